@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * init - the first process of every experiment boot.
+ *
+ * It notes the kernel's uptime the moment it starts (the boot time the pipeline
+ * reports), mounts the pseudo file systems, runs /exp/<name>.sh for the experiment
+ * named by popcorn.exp=<name> on the kernel command line, frames its output between
+ * markers on the console, and powers the machine off. It never returns: an init that
+ * exits would panic the kernel, which the host would then report as a panic.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARK "@@POPCORN:"
+#define EXP_NAME_MAX 64
+
+static void mount_or_warn(const char *src, const char *dir, const char *type)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, 0, NULL) && errno != EBUSY)
+		printf(MARK "WARN mount %s on %s: %s\n", type, dir, strerror(errno));
+}
+
+/* Copies the value of popcorn.exp= from the command line; "none" when absent. */
+static void experiment_name(char *name, size_t size)
+{
+	char cmdline[4096] = "";
+	const char *key = "popcorn.exp=";
+	char *start, *end;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	snprintf(name, size, "none");
+	if (!f)
+		return;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = '\0';
+	fclose(f);
+	for (start = strstr(cmdline, key); start; start = strstr(start + 1, key)) {
+		if (start == cmdline || start[-1] == ' ')
+			break;
+	}
+	if (!start)
+		return;
+	start += strlen(key);
+	end = start + strcspn(start, " \n");
+	if (end - start <= 0 || (size_t)(end - start) >= size)
+		return;
+	memcpy(name, start, end - start);
+	name[end - start] = '\0';
+	/* Only plain names: the value becomes part of a path. */
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+		snprintf(name, size, "invalid");
+}
+
+static int run_experiment(const char *name)
+{
+	char script[EXP_NAME_MAX + 16];
+	int status;
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "/exp/%s.sh", name);
+	if (access(script, R_OK)) {
+		printf(MARK "WARN no experiment script %s\n", script);
+		return 127;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", script, (char *)NULL);
+		_exit(126);
+	}
+	if (pid < 0)
+		return 125;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 124;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(void)
+{
+	char name[EXP_NAME_MAX];
+	struct timespec boot;
+	int rc;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	mount_or_warn("proc", "/proc", "proc");
+	mount_or_warn("sysfs", "/sys", "sysfs");
+	mount_or_warn("devtmpfs", "/dev", "devtmpfs");
+	mount_or_warn("tmpfs", "/tmp", "tmpfs");
+	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+
+	experiment_name(name, sizeof(name));
+	printf(MARK "BEGIN exp=%s\n", name);
+	printf(MARK "KV init_uptime_s=%ld.%06ld\n", (long)boot.tv_sec, boot.tv_nsec / 1000);
+	rc = run_experiment(name);
+	printf(MARK "END exp=%s rc=%d\n", name, rc);
+	fflush(stdout);
+	sync();
+	reboot(RB_POWER_OFF);
+	/* Power-off failed (no ACPI?): a reset ends QEMU started with -no-reboot. */
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}

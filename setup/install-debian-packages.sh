@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages listed in setup/debian-packages.txt that are missing.
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -euo pipefail
+list="$(dirname "$0")/debian-packages.txt"
+missing=()
+for pkg in $(sed 's/#.*//' "$list" | awk 'NF {print $1}'); do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+	echo "I: Debian packages: all $(sed 's/#.*//' "$list" | awk 'NF' | wc -l) present"
+	exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "E: missing Debian packages; run as root:" >&2
+	echo "   apt-get install -y --no-install-recommends ${missing[*]}" >&2
+	exit 1
+fi
+echo "I: Debian packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,81 @@
+"""The QEMU target against a fake VM that boots, hangs, panics or crashes on demand."""
+import json
+from pathlib import Path
+
+import pytest
+
+from popart.targets.qemu import Machine, QemuTarget, Timeouts, qemu_argv
+
+MACHINE = Machine(kernel=Path("/k/bzImage"), initrd=Path("/k/initrd"),
+                  cmdline="console=ttyS0 popcorn.exp=boot", vcpus=2, mem_mib=256, accel="tcg")
+QUICK = Timeouts(boot_s=3, run_s=3, shutdown_s=3)
+
+
+def run(fake_qemu, mode: str, tmp_path: Path, timeouts: Timeouts = QUICK):
+    status = QemuTarget(fake_qemu(mode)).run(MACHINE, timeouts, tmp_path)
+    on_disk = json.loads((tmp_path / "status.json").read_text())
+    assert on_disk["status"] == status.status
+    assert (tmp_path / "console.log").exists() and (tmp_path / "qemu.log").exists()
+    return on_disk
+
+
+def test_ok_run_reports_values_and_guest_shutdown(fake_qemu, tmp_path):
+    s = run(fake_qemu, "ok", tmp_path)
+    assert s["status"] == "ok" and s["reason"] == "" and s["stage"] == "done"
+    assert s["values"]["init_uptime_s"] == "1.250000"
+    assert s["values"]["kernel_release"] == "6.12.0-fake"
+    assert s["shutdown_reason"] == "guest-shutdown"
+    assert 0 < s["boot_wall_s"] <= s["wall_s"]
+    assert s["accel"] == "tcg" and s["timebase"] == "wall" and s["host_cores"] >= 1
+
+
+def test_hang_before_init_is_a_boot_timeout_and_the_vm_is_stopped(fake_qemu, tmp_path):
+    s = run(fake_qemu, "hang-boot", tmp_path, Timeouts(boot_s=1.5, run_s=30, shutdown_s=30))
+    assert s["status"] == "timeout"
+    assert "boot stage" in s["reason"] and "1.5 s" in s["reason"] and "running" in s["reason"]
+    assert s["shutdown_reason"] == "host-qmp-quit"
+    assert "Linux version" in (tmp_path / "console.log").read_text()
+    assert s["wall_s"] < 10
+
+
+def test_hang_in_experiment_is_a_run_timeout(fake_qemu, tmp_path):
+    s = run(fake_qemu, "hang-run", tmp_path, Timeouts(boot_s=30, run_s=1, shutdown_s=30))
+    assert s["status"] == "timeout" and "run stage" in s["reason"]
+    assert s["values"]["init_uptime_s"] == "1.250000"  # what was printed is kept
+
+
+def test_no_power_off_is_a_shutdown_timeout(fake_qemu, tmp_path):
+    s = run(fake_qemu, "hang-off", tmp_path, Timeouts(boot_s=30, run_s=30, shutdown_s=1))
+    assert s["status"] == "timeout" and "shutdown stage" in s["reason"]
+
+
+@pytest.mark.parametrize("mode", ["panic", "panic-stay"])
+def test_panic_is_reported_with_its_message(fake_qemu, tmp_path, mode):
+    s = run(fake_qemu, mode, tmp_path, Timeouts(boot_s=30, run_s=30, shutdown_s=30))
+    assert s["status"] == "panic"
+    assert s["reason"].startswith("Kernel panic - not syncing: Attempted to kill init")
+    assert s["wall_s"] < 15
+
+
+def test_failing_experiment_is_an_error(fake_qemu, tmp_path):
+    s = run(fake_qemu, "rc", tmp_path)
+    assert s["status"] == "error" and "rc=3" in s["reason"]
+
+
+def test_qemu_that_cannot_start_is_an_error_with_its_message(fake_qemu, tmp_path):
+    s = run(fake_qemu, "crash", tmp_path)
+    assert s["status"] == "error" and "cannot set up guest memory" in s["reason"]
+    assert s["qemu_exit"] == 1
+
+
+def test_argv_tcg_kvm_icount_and_serial_logs(tmp_path):
+    sock = tmp_path / "q.sock"
+    tcg = qemu_argv("qemu", MACHINE, tmp_path, sock)
+    assert tcg[tcg.index("-accel") + 1] == "tcg,thread=multi" and "-no-reboot" in tcg
+    assert f"file,id=ser0,path={tmp_path / 'console.log'}" in tcg
+    kvm = qemu_argv("qemu", Machine(**{**MACHINE.__dict__, "accel": "kvm"}), tmp_path, sock)
+    assert kvm[kvm.index("-cpu") + 1] == "host"
+    icount = qemu_argv("qemu", Machine(**{**MACHINE.__dict__, "icount": 3, "serial_ports": 2}),
+                       tmp_path, sock)
+    assert "shift=3,sleep=off" in icount
+    assert f"file,id=ser1,path={tmp_path / 'console-ttyS1.log'}" in icount

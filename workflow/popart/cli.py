@@ -1,0 +1,138 @@
+"""``python -m popart <command>``: what the Snakemake rules call. One command per step;
+user errors print one ``E:`` line and exit 1, our own bugs keep their traceback."""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import log
+from .errors import PopartError
+from .fsutil import atomic_write_json, atomic_write_text, read_json
+from .paths import REPO, cache_root
+
+
+def cmd_kernel_source(a: argparse.Namespace) -> None:
+    from .kernel.source import select_source
+    info = select_source(json.loads(a.source), cache_root() / "downloads")
+    atomic_write_json(a.out, info.to_dict())
+
+
+def cmd_kernel_build(a: argparse.Namespace) -> None:
+    from .kernel.build import build_kernel
+    info = build_kernel(json.loads(a.kernel), Path(a.source), REPO, Path(a.out_dir), a.jobs)
+    log.info(f"kernel: {info['kernel_release']} identity {info['identity']}")
+
+
+def cmd_initramfs(a: argparse.Namespace) -> None:
+    from .initramfs import build_initramfs
+    tree = Path(read_json(a.kernel_info)["tree_dir"])
+    out = Path(a.out)
+    build_initramfs(Path(a.guest), tree, out, out.parent / "work")
+
+
+def cmd_accel(a: argparse.Namespace) -> None:
+    from .accel import resolve_accel
+    from .targets.qemu import QemuTarget
+    choice = resolve_accel(json.loads(a.qemu), Path(a.kernel), Path(a.initrd),
+                           Path(a.probe_dir), QemuTarget(a.qemu_binary))
+    atomic_write_json(a.out, choice)
+
+
+def cmd_boot_run(a: argparse.Namespace) -> None:
+    from .experiments.boot import run_boot
+    from .targets.qemu import QemuTarget
+    accel = read_json(a.accel)["accel"]
+    run_boot(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
+             QemuTarget(a.qemu_binary))
+
+
+def cmd_boot_csv(a: argparse.Namespace) -> None:
+    from .experiments.boot import COLUMNS, boot_row
+    boot = json.loads(a.boot)
+    kernel_info = read_json(a.kernel_info)
+    rows = [boot_row(Path(s), run, boot, kernel_info) for run, s in enumerate(a.status, 1)]
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
+
+
+def cmd_boot_report(a: argparse.Namespace) -> None:
+    from .plots import boot_plot
+    from .tables import boot_summary, check_common_columns, write_table
+    boot = pd.read_csv(a.csv)
+    check_common_columns(boot, a.csv)
+    write_table(boot_summary(boot), Path(a.table))
+    boot_plot(boot, Path(a.plot))
+
+
+def _tidy(pairs: list[str]) -> dict[str, pd.DataFrame]:
+    """experiment=path pairs -> frames."""
+    return {name: pd.read_csv(path) for name, path in (p.split("=", 1) for p in pairs)}
+
+
+def cmd_failures(a: argparse.Namespace) -> None:
+    from .tables import failures, write_table
+    write_table(failures(_tidy(a.csv)), Path(a.table))
+
+
+def cmd_check_results(a: argparse.Namespace) -> None:
+    """Fails when the failures table (written after every run) has rows."""
+    try:
+        bad = pd.read_csv(a.failures)
+    except FileNotFoundError:
+        raise PopartError(f"{a.failures}: missing; the pipeline did not finish") from None
+    for row in bad.itertuples(index=False):
+        log.error(f"{row.experiment}: {row.status}: {row.reason}")
+    if len(bad):
+        raise PopartError(f"{len(bad)} result rows are not ok: see {a.failures} and the report")
+    log.info("every result row is ok")
+
+
+def cmd_check_config(a: argparse.Namespace) -> None:
+    from .config import load_config
+    load_config(a.config, REPO / "workflow/schemas/config.schema.yaml")
+    log.info(f"{a.config}: valid")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="popart", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, *args: tuple[str, dict]) -> None:
+        s = sub.add_parser(name)
+        for flag, kw in args:
+            s.add_argument(flag, **kw)
+        s.set_defaults(func=func)
+
+    req = {"required": True}
+    qemu_binary = ("--qemu-binary", {"default": "qemu-system-x86_64"})
+    command("kernel-source", cmd_kernel_source, ("--source", req), ("--out", req))
+    command("kernel-build", cmd_kernel_build, ("--kernel", req), ("--source", req),
+            ("--out-dir", req), ("--jobs", {"type": int, "default": 2}))
+    command("initramfs", cmd_initramfs, ("--kernel-info", req), ("--guest", req),
+            ("--out", req))
+    command("accel", cmd_accel, ("--qemu", req), ("--kernel", req), ("--initrd", req),
+            ("--probe-dir", req), ("--out", req), qemu_binary)
+    command("boot-run", cmd_boot_run, ("--config", req), ("--kernel", req), ("--initrd", req),
+            ("--accel", req), ("--run-dir", req), qemu_binary)
+    command("boot-csv", cmd_boot_csv, ("--boot", req), ("--kernel-info", req), ("--out", req),
+            ("status", {"nargs": "+"}))
+    command("boot-report", cmd_boot_report, ("--csv", req), ("--table", req), ("--plot", req))
+    command("failures", cmd_failures, ("--table", req), ("csv", {"nargs": "+"}))
+    command("check-results", cmd_check_results, ("failures", {}))
+    command("check-config", cmd_check_config, ("config", {}))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PopartError as e:
+        log.error(str(e))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

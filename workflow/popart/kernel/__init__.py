@@ -1,0 +1,1 @@
+"""Kernel stage: source selection, patched tree, merged config, bzImage."""

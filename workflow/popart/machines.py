@@ -1,0 +1,25 @@
+"""Turns the validated config into the Machine and Timeouts a target boots."""
+from pathlib import Path
+
+from .targets.qemu import Machine, Timeouts
+
+BASE_CMDLINE = "console=ttyS0,115200 panic=-1 rdinit=/init"
+
+
+def kernel_cmdline(experiment: str, extra: str) -> str:
+    """panic=-1 resets a panicked guest at once; with QEMU's -no-reboot that ends the VM."""
+    return f"{BASE_CMDLINE} popcorn.exp={experiment} {extra}".strip()
+
+
+def machine(qemu: dict, kernel: Path, initrd: Path, accel: str, experiment: str,
+            vcpus: int, mem_mib: int) -> Machine:
+    return Machine(kernel=kernel, initrd=initrd,
+                   cmdline=kernel_cmdline(experiment, qemu["append"]),
+                   vcpus=vcpus, mem_mib=mem_mib, accel=accel,
+                   icount=qemu["icount"] if accel == "tcg" else None,
+                   machine=qemu["machine"], cpu=qemu["cpu"])
+
+
+def timeouts(qemu: dict) -> Timeouts:
+    t = qemu["timeouts"]
+    return Timeouts(boot_s=t["boot_s"], run_s=t["run_s"], shutdown_s=t["shutdown_s"])

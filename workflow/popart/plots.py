@@ -1,0 +1,45 @@
+"""Figures with seaborn. Every title names the accelerator and timebase it was measured on."""
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on build machines
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+STATUS_COLORS = {"ok": "tab:blue", "timeout": "tab:orange", "panic": "tab:red",
+                 "error": "tab:purple"}
+
+
+def measured_on(df: pd.DataFrame) -> str:
+    pairs = sorted({f"{a}/{t}" for a, t in zip(df["accel"], df["timebase"])})
+    label = ", ".join(pairs) or "no runs"
+    if any(p.startswith("tcg") for p in pairs):
+        label += " (emulated: compare ratios, not absolute times)"
+    return label
+
+
+def boot_plot(boot: pd.DataFrame, out: Path) -> None:
+    """Boot time per run: the guest's own uptime at init, and the host's wall time."""
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    long = boot.assign(config=boot["vcpus"].astype(str) + " vCPU / "
+                       + boot["mem_mib"].astype(str) + " MiB")
+    for ax, column, label in [(axes[0], "boot_s", "guest uptime at init [s]"),
+                              (axes[1], "wall_s", "host wall time to init [s]")]:
+        sns.stripplot(data=long, x="config", y=column, hue="status", palette=STATUS_COLORS,
+                      hue_order=[s for s in STATUS_COLORS if s in set(long["status"])],
+                      size=7, jitter=0.15, ax=ax)
+        ax.set_xlabel("")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    failed = int((boot["status"] != "ok").sum())
+    fig.suptitle(f"Boot to init, {len(boot)} runs ({failed} not ok); measured on "
+                 f"{measured_on(boot)}", fontsize=10)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.partial.png")
+    fig.savefig(partial, dpi=120)
+    plt.close(fig)
+    partial.replace(out)

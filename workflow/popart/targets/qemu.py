@@ -1,0 +1,259 @@
+"""The QEMU target: boots a kernel and initramfs, watches the console for the init's
+markers with a timeout per stage (boot, run, shutdown), controls the VM over QMP, and
+always leaves console.log, qemu.log and status.json, whatever the guest did.
+
+status.json says ok, timeout, panic or error, with the reason; it is written as
+"running" before QEMU starts and replaced atomically at the end.
+"""
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qemu.qmp import QMPError
+from qemu.qmp.legacy import QEMUMonitorProtocol
+
+from .. import log
+from ..console import ConsoleReport, parse_console
+from ..errors import TargetError
+from ..fsutil import atomic_write_json
+from ..hosttools import require
+
+POLL_S = 0.05
+QMP_CONNECT_S = 15.0
+TEARDOWN_S = 5.0
+PANIC_EXIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What to boot and on what virtual hardware."""
+    kernel: Path
+    initrd: Path
+    cmdline: str
+    vcpus: int
+    mem_mib: int
+    accel: str                  # kvm | tcg
+    icount: int | None = None   # -icount shift=N,sleep=off (tcg only)
+    machine: str = "pc"
+    cpu: str = "max"
+    serial_ports: int = 1
+
+    @property
+    def timebase(self) -> str:
+        return "icount" if self.icount is not None else "wall"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    boot_s: float
+    run_s: float
+    shutdown_s: float
+
+
+@dataclass
+class RunStatus:
+    status: str                         # running | ok | timeout | panic | error
+    reason: str
+    stage: str                          # where it ended: start | boot | run | shutdown | done
+    accel: str
+    timebase: str
+    host_cores: int
+    wall_s: float = 0.0                 # QEMU start to QEMU exit, host clock
+    boot_wall_s: float | None = None    # QEMU start to the init's BEGIN marker, host clock
+    qemu_exit: int | None = None
+    shutdown_reason: str | None = None  # from QMP's SHUTDOWN event
+    values: dict[str, str] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
+
+
+def console_path(run_dir: Path, port: int) -> Path:
+    return run_dir / ("console.log" if port == 0 else f"console-ttyS{port}.log")
+
+
+def qemu_argv(binary: str, m: Machine, run_dir: Path, qmp_socket: Path) -> list[str]:
+    argv = [binary, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-machine", m.machine, "-smp", str(m.vcpus), "-m", f"{m.mem_mib}M",
+            "-kernel", str(m.kernel), "-initrd", str(m.initrd), "-append", m.cmdline,
+            "-qmp", f"unix:{qmp_socket},server=on,wait=off",
+            "-D", str(run_dir / "qemu-debug.log")]
+    if m.accel == "kvm":
+        argv += ["-accel", "kvm", "-cpu", "host"]
+    elif m.icount is not None:
+        argv += ["-accel", "tcg", "-cpu", m.cpu, "-icount", f"shift={m.icount},sleep=off"]
+    else:
+        argv += ["-accel", "tcg,thread=multi", "-cpu", m.cpu]
+    for port in range(m.serial_ports):
+        argv += ["-chardev", f"file,id=ser{port},path={console_path(run_dir, port)}",
+                 "-serial", f"chardev:ser{port}"]
+    return argv
+
+
+class QemuTarget:
+    def __init__(self, binary: str = "qemu-system-x86_64") -> None:
+        self.binary = binary
+
+    def run(self, m: Machine, timeouts: Timeouts, run_dir: Path) -> RunStatus:
+        binary = require(self.binary) if "/" not in self.binary else self.binary
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in run_dir.glob("console*.log"):
+            stale.unlink()
+        for port in range(m.serial_ports):  # exists even if QEMU never starts
+            console_path(run_dir, port).touch()
+        sockdir = Path(tempfile.mkdtemp(prefix="popcorn-qmp-"))
+        argv = qemu_argv(binary, m, run_dir, sockdir / "qmp.sock")
+        status = RunStatus("running", "", "start", m.accel, m.timebase, os.cpu_count() or 0,
+                           argv=argv)
+        (run_dir / "qemu-cmdline.sh").write_text(shlex.join(argv) + "\n")
+        atomic_write_json(run_dir / "status.json", asdict(status))
+        log.info(f"qemu: {m.vcpus} vCPUs, {m.mem_mib} MiB, {m.accel}/{m.timebase}, "
+                 f"command in {run_dir / 'qemu-cmdline.sh'}")
+        started = time.monotonic()
+        with open(run_dir / "qemu.log", "wb") as qemu_log:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=qemu_log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        qmp = None
+        try:
+            qmp = _connect_qmp(sockdir / "qmp.sock", proc)
+            if qmp is None:
+                status.status, status.reason = "error", _early_exit_reason(proc, run_dir)
+            else:
+                _watch(proc, qmp, m, timeouts, run_dir, status, started)
+        finally:
+            status.shutdown_reason = _teardown(proc, qmp) or status.shutdown_reason
+            status.qemu_exit = proc.returncode
+            status.wall_s = round(time.monotonic() - started, 3)
+            status.values = _console(run_dir).values
+            if status.status == "running":  # interrupted by an exception of ours
+                status.status, status.reason = "error", "the runner stopped unexpectedly"
+            atomic_write_json(run_dir / "status.json", asdict(status))
+            shutil.rmtree(sockdir, ignore_errors=True)
+        log.info(f"qemu: {status.status} after {status.wall_s:.1f} s"
+                 + (f": {status.reason}" if status.reason else ""))
+        return status
+
+
+def _console(run_dir: Path) -> ConsoleReport:
+    path = console_path(run_dir, 0)
+    return parse_console(path.read_text(errors="replace") if path.exists() else "")
+
+
+def _connect_qmp(socket: Path, proc: subprocess.Popen) -> QEMUMonitorProtocol | None:
+    """Connects once QEMU has made its socket; None if QEMU exited first."""
+    deadline = time.monotonic() + QMP_CONNECT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
+        if socket.exists():
+            qmp = QEMUMonitorProtocol(str(socket))
+            try:
+                qmp.connect(negotiate=True)
+                return qmp
+            except (QMPError, OSError, EOFError):
+                qmp.close()
+        time.sleep(POLL_S)
+    raise TargetError(f"QEMU made no QMP socket within {QMP_CONNECT_S:.0f} s")
+
+
+def _early_exit_reason(proc: subprocess.Popen, run_dir: Path) -> str:
+    proc.wait()
+    text = (run_dir / "qemu.log").read_text(errors="replace").strip().splitlines()
+    return f"QEMU exited with {proc.returncode} at start: {text[-1] if text else 'no output'}"
+
+
+STAGE_MARKER = {"boot": "init start marker", "run": "experiment end marker",
+                "shutdown": "power-off"}
+
+
+def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, m: Machine, timeouts: Timeouts,
+           run_dir: Path, status: RunStatus, started: float) -> None:
+    """Follows the guest through its stages until it ends, panics, or a stage times out."""
+    limits = {"boot": timeouts.boot_s, "run": timeouts.run_s, "shutdown": timeouts.shutdown_s}
+    status.stage = "boot"
+    deadline = started + limits["boot"]
+    panic_seen: float | None = None
+    while True:
+        report = _console(run_dir)
+        now = time.monotonic()
+        if report.panic and panic_seen is None:
+            status.status, status.reason = "panic", report.panic
+            panic_seen = now
+        if status.stage == "boot" and report.begun:
+            status.boot_wall_s = round(now - started, 3)
+            status.stage, deadline = "run", now + limits["run"]
+            log.info(f"qemu: init started after {status.boot_wall_s:.1f} s")
+        if status.stage == "run" and report.ended:
+            status.stage, deadline = "shutdown", now + limits["shutdown"]
+        if proc.poll() is not None:
+            _drain_events(qmp, status)  # the SHUTDOWN event says how the guest ended
+            if panic_seen is None:
+                _judge_exit(proc, report, status)
+            return
+        if panic_seen is not None and now - panic_seen > PANIC_EXIT_S:
+            return  # the guest panicked and did not reset itself; teardown stops it
+        if panic_seen is None and now > deadline:
+            status.status = "timeout"
+            status.reason = (f"no {STAGE_MARKER[status.stage]} within "
+                             f"{limits[status.stage]:g} s ({status.stage} stage; "
+                             f"VM {_vm_state(qmp)})")
+            return
+        _drain_events(qmp, status)
+        time.sleep(POLL_S)
+
+
+def _judge_exit(proc: subprocess.Popen, report: ConsoleReport, status: RunStatus) -> None:
+    if status.stage != "shutdown":
+        status.status = "error"
+        status.reason = f"QEMU exited ({proc.returncode}) in the {status.stage} stage"
+    elif report.rc != 0:
+        status.status = "error"
+        status.reason = f"experiment {report.experiment} exited with rc={report.rc}"
+    else:
+        status.status, status.reason = "ok", ""
+    status.stage = "done" if status.status == "ok" else status.stage
+
+
+def _vm_state(qmp: QEMUMonitorProtocol) -> str:
+    try:
+        return str(qmp.cmd("query-status").get("status", "unknown"))  # type: ignore[union-attr]
+    except (QMPError, OSError, EOFError, RuntimeError) as e:
+        return f"state unknown ({e.__class__.__name__})"
+
+
+def _drain_events(qmp: QEMUMonitorProtocol, status: RunStatus) -> None:
+    try:
+        events = qmp.get_events(wait=False)
+    except (QMPError, OSError, EOFError, RuntimeError):
+        return
+    for event in events:
+        if event.get("event") == "SHUTDOWN":
+            status.shutdown_reason = event.get("data", {}).get("reason")
+
+
+def _teardown(proc: subprocess.Popen, qmp: QEMUMonitorProtocol | None) -> str | None:
+    """Stops QEMU if it still runs: QMP quit first, then SIGKILL. Returns how it ended."""
+    how = None
+    if proc.poll() is None and qmp is not None:
+        try:
+            qmp.cmd("quit")
+            how = "host-qmp-quit"
+        except (QMPError, OSError, EOFError, RuntimeError):
+            pass
+        try:
+            proc.wait(TEARDOWN_S)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        how = "host-kill"
+    if qmp is not None:
+        try:
+            qmp.close()
+        except (QMPError, OSError, EOFError, RuntimeError):
+            pass
+    return how

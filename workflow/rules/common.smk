@@ -1,0 +1,70 @@
+# Validates the configuration before any rule exists, and makes the popart package
+# importable here and in every job.
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+)
+
+from popart.config import validate_config
+from popart.errors import PopartError
+
+try:
+    validate_config(config, Path(workflow.basedir) / "schemas/config.schema.yaml")
+except PopartError as e:
+    print(f"E: {e}", file=sys.stderr)
+    sys.exit(1)
+
+POPART = f"{sys.executable} -m popart"
+# Inputs from the checkout are absolute, outputs (results/...) relative to the working
+# directory: the tests run the pipeline in a scratch directory.
+REPO = Path(workflow.basedir).parent
+
+
+def repo_files(relative):
+    return [str(REPO / r) for r in relative]
+
+
+def read_series_files():
+    from popart.kernel.tree import read_series
+
+    return [str(p) for p in read_series(REPO / "kernel/patches")]
+
+
+def in_tree_source_files():
+    from popart.kernel.tree import in_tree_sources
+
+    return [str(p) for p in in_tree_sources(REPO / "kernel/src")]
+
+
+def guest_files():
+    return [str(p) for p in sorted((REPO / "guest").rglob("*")) if p.is_file()]
+
+
+def as_json(value):
+    """A config section as one shell-quotable JSON argument (also a rerun trigger)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def boot_runs():
+    reps = config["experiments"]["boot"]["repetitions"]
+    return [f"results/boot/run{r}/status.json" for r in range(1, reps + 1)]
+
+
+def tidy_csvs():
+    """experiment -> tidy CSV, for every enabled experiment."""
+    csvs = {}
+    if config["experiments"]["boot"]["enabled"]:
+        csvs["boot"] = "results/boot/boot.csv"
+    return csvs
+
+
+def final_outputs():
+    outputs = ["results/tables/failures.csv"]
+    if config["experiments"]["boot"]["enabled"]:
+        outputs += ["results/tables/boot.csv", "results/plots/boot.png"]
+    return outputs

@@ -1,0 +1,40 @@
+# Tidy CSVs to tables, plots and the report's entries. Failed rows come first.
+
+
+rule boot_report:
+    input:
+        "results/boot/boot.csv",
+    output:
+        table=report(
+            "results/tables/boot.csv",
+            caption="../report/boot_table.rst",
+            category="Boot",
+        ),
+        markdown="results/tables/boot.md",
+        plot=report(
+            "results/plots/boot.png", caption="../report/boot_plot.rst", category="Boot"
+        ),
+    log:
+        "results/logs/gather/boot.log",
+    shell:
+        "{POPART} boot-report --csv {input} --table results/tables/boot"
+        " --plot {output.plot} 2>&1 | tee {log}"
+
+
+rule failures:
+    input:
+        list(tidy_csvs().values()),
+    output:
+        table=report(
+            "results/tables/failures.csv",
+            caption="../report/failures.rst",
+            category="0. Failed runs",
+        ),
+        markdown="results/tables/failures.md",
+    params:
+        pairs=" ".join(f"{name}={path}" for name, path in tidy_csvs().items()),
+    log:
+        "results/logs/gather/failures.log",
+    shell:
+        "{POPART} failures --table results/tables/failures {params.pairs}"
+        " 2>&1 | tee {log}"
