@@ -5,8 +5,9 @@
  * It notes the kernel's uptime the moment it starts (the boot time the pipeline
  * reports), mounts the pseudo file systems, runs /exp/<name>.sh for the experiment
  * named by popcorn.exp=<name> on the kernel command line, frames its output between
- * markers on the console, and powers the machine off. It never returns: an init that
- * exits would panic the kernel, which the host would then report as a panic.
+ * markers on the console, and restarts the machine, which ends QEMU (it runs with
+ * -no-reboot; the kernel has no ACPI to power off with). It never returns: an init
+ * that exits would panic the kernel, which the host would then report as a panic.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,8 +109,6 @@ int main(void)
 	printf(MARK "END exp=%s rc=%d\n", name, rc);
 	fflush(stdout);
 	sync();
-	reboot(RB_POWER_OFF);
-	/* Power-off failed (no ACPI?): a reset ends QEMU started with -no-reboot. */
 	reboot(RB_AUTOBOOT);
 	for (;;)
 		pause();

@@ -58,9 +58,10 @@ def validate_config(config: dict, schema_path: Path | str) -> dict:
     """Returns the config with defaults filled in, or raises a one-line ConfigError."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
+    errors = list(validator.iter_errors(config))
     if errors:
-        raise ConfigError(_describe(jsonschema.exceptions.best_match(errors)))
+        # Not best_match(): it descends into oneOf branches that the user did not mean.
+        raise ConfigError(_describe(max(errors, key=jsonschema.exceptions.relevance)))
     _fill_defaults(config, schema)
     _check_combinations(config)
     return config

@@ -45,4 +45,4 @@ def check_survivors(final_config: Path, fragments: list[Path]) -> None:
             shown = f"{option}={wanted}" if wanted != "n" else f"{option} off"
             actual = "absent" if option not in final else got
             raise KconfigError(f"{shown} from {fragment} did not survive olddefconfig "
-                               f"(final value: {actual}); a dependency is missing")
+                               f"(final value: {actual}): a dependency is missing, or another option selects it")

@@ -66,7 +66,7 @@ def apply_patches(tree: Path, patches: list[Path]) -> None:
     require("patch")
     for patch in patches:
         result = subprocess.run(
-            ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
+            ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
              "-d", str(tree), "-i", str(patch.resolve())],
             capture_output=True, text=True, check=False,
         )

@@ -166,7 +166,7 @@ def _early_exit_reason(proc: subprocess.Popen, run_dir: Path) -> str:
 
 
 STAGE_MARKER = {"boot": "init start marker", "run": "experiment end marker",
-                "shutdown": "power-off"}
+                "shutdown": "guest restart or power-off"}
 
 
 def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, m: Machine, timeouts: Timeouts,

@@ -1,0 +1,88 @@
+"""Config validation: defaults, and one-line errors that name the key."""
+import copy
+
+import pytest
+import yaml
+
+from popart.config import load_config, validate_config
+from popart.errors import ConfigError
+
+from conftest import REPO
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def check(mutate) -> str:
+    config = copy.deepcopy(DEFAULT)
+    mutate(config)
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
+def test_default_config_is_valid_and_defaults_are_filled():
+    config = validate_config(copy.deepcopy(DEFAULT), SCHEMA)
+    assert config["target"] == "qemu"
+    assert config["experiments"]["boot"]["repetitions"] >= 1
+
+
+def test_minimal_config_gets_nested_defaults():
+    config = validate_config({"kernel": {"source": {"type": "debian"}}, "qemu": {},
+                              "experiments": {}}, SCHEMA)
+    assert config["kernel"]["source"]["package"] == "linux-source-6.12"
+    assert config["qemu"]["timeouts"]["boot_s"] == 120
+    assert config["experiments"]["boot"]["vcpus"] == 2
+
+
+def test_unknown_top_level_key_is_named():
+    msg = check(lambda c: c.update(experimentz={}))
+    assert msg.startswith("config error: experimentz: unknown key")
+
+
+def test_unknown_nested_key_is_named_with_its_path():
+    msg = check(lambda c: c["qemu"]["timeouts"].update(bootup_s=3))
+    assert "qemu.timeouts.bootup_s: unknown key" in msg and "boot_s" in msg
+
+
+def test_bad_value_names_key_and_reason():
+    msg = check(lambda c: c["experiments"]["boot"].update(vcpus=0))
+    assert msg == "config error: experiments.boot.vcpus: 0 is less than the minimum of 1"
+    assert "qemu.accel" in check(lambda c: c["qemu"].update(accel="xen"))
+
+
+def test_url_source_needs_a_valid_sha256():
+    msg = check(lambda c: c["kernel"].update(
+        source={"type": "url", "url": "file:///x/linux-6.12.1.tar.xz", "sha256": "abc"}))
+    assert msg.startswith("config error: kernel.source.sha256:")
+    msg = check(lambda c: c["kernel"].update(
+        source={"type": "url", "url": "file:///x/linux-6.12.1.tar.xz"}))
+    assert "kernel.source" in msg and "sha256" in msg
+
+
+def test_unknown_source_type_lists_the_choices():
+    assert "debian, url" in check(lambda c: c["kernel"].update(source={"type": "git"}))
+
+
+def test_icount_with_kvm_is_refused():
+    def both(c):
+        c["qemu"].update(accel="kvm", icount=3)
+    assert check(both).startswith("config error: qemu.icount:")
+
+
+def test_load_config_reports_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "missing.yaml", SCHEMA)
+    (tmp_path / "bad.yaml").write_text("kernel: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "bad.yaml", SCHEMA)
+
+
+def test_every_test_configuration_is_valid():
+    for path in sorted((REPO / ".test").glob("*.yaml")):
+        merged = copy.deepcopy(DEFAULT)
+        for key, value in yaml.safe_load(path.read_text()).items():
+            merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+        validate_config(merged, SCHEMA)

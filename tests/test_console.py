@@ -1,0 +1,38 @@
+"""Console parsing: markers among kernel messages, experiment rc, panics."""
+from popart.console import parse_console
+
+LOG = """\
+[    0.000000] Linux version 6.12.117 (popcorn@artifact)
+@@POPCORN:BEGIN exp=boot
+@@POPCORN:KV init_uptime_s=0.934991
+[    1.100000] random: crng init done@@POPCORN:KV kernel_release=6.12.117
+@@POPCORN:KV online_cpus=0-1\r
+@@POPCORN:WARN mount tmpfs on /tmp: No such device
+@@POPCORN:END exp=boot rc=0
+"""
+
+
+def test_markers_values_and_rc():
+    r = parse_console(LOG)
+    assert r.begun and r.ended and r.experiment == "boot" and r.rc == 0
+    assert r.values == {"init_uptime_s": "0.934991", "kernel_release": "6.12.117",
+                        "online_cpus": "0-1"}
+    assert r.warnings == ["mount tmpfs on /tmp: No such device"]
+    assert r.panic is None
+
+
+def test_partial_log_has_not_ended():
+    r = parse_console(LOG.split("@@POPCORN:END")[0])
+    assert r.begun and not r.ended and r.rc is None
+
+
+def test_first_panic_line_is_the_reason():
+    r = parse_console("boot\n[ 2.0] Kernel panic - not syncing: VFS: Unable to mount root fs\n"
+                      "[ 2.1] Kernel panic - not syncing: again\n")
+    assert r.panic == "Kernel panic - not syncing: VFS: Unable to mount root fs"
+    assert not r.begun
+
+
+def test_empty_console():
+    r = parse_console("")
+    assert not r.begun and r.values == {} and r.panic is None

@@ -1,0 +1,102 @@
+"""End to end: the real kernel built from the real source, booted under QEMU by the real
+pipeline. The kernel is built once per machine (the build cache outside the checkout);
+each configuration runs once per session in its own scratch directory."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow/Snakefile")]
+
+
+def snakemake(workdir: Path, configfile: str, *args: str) -> subprocess.CompletedProcess:
+    argv = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(REPO / configfile),
+            "--cores", str(os.cpu_count() or 2), *args]
+    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+
+
+def pipeline(tmp_path_factory, configfile: str) -> Path:
+    workdir = tmp_path_factory.mktemp(Path(configfile).stem)
+    result = snakemake(workdir, configfile)
+    (workdir / "snakemake.out").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def boot_run(tmp_path_factory) -> Path:
+    return pipeline(tmp_path_factory, ".test/e2e.yaml")
+
+
+@pytest.fixture(scope="session")
+def panic_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/e2e-panic.yaml")  # after boot_run: kernel built
+
+
+def test_kernel_identity_is_recorded(boot_run):
+    kernel = json.loads((boot_run / "results/kernel/kernel.json").read_text())
+    source = kernel["source"]
+    assert kernel["kernel_release"].startswith("6.12")
+    assert len(source["sha256"]) == 64 and source["version"]
+    assert len(kernel["identity"]) == 16
+    assert (boot_run / "results/kernel/bzImage").stat().st_size > 500_000
+
+
+def test_boot_csv_has_ok_rows_that_match_the_build(boot_run):
+    boot = pd.read_csv(boot_run / "results/boot/boot.csv")
+    kernel = json.loads((boot_run / "results/kernel/kernel.json").read_text())
+    accel = json.loads((boot_run / "results/accel.json").read_text())
+    assert list(boot["run"]) == [1, 2]
+    assert set(boot["status"]) == {"ok"}, boot[["status", "reason"]]
+    assert set(boot["kernel_release"]) == {kernel["kernel_release"]}
+    assert set(boot["accel"]) == {accel["accel"]} and set(boot["timebase"]) == {"wall"}
+    assert (boot["vcpus"] == 2).all() and (boot["mem_mib"] == 256).all()
+    assert ((boot["boot_s"] > 0) & (boot["boot_s"] < boot["wall_s"] + 60)).all()
+    assert (boot["host_cores"] == os.cpu_count()).all()
+
+
+def test_guest_saw_the_configured_machine(boot_run):
+    status = json.loads((boot_run / "results/boot/run1/status.json").read_text())
+    assert status["values"]["nproc"] == "2" and status["values"]["online_cpus"] == "0-1"
+    assert 200_000 < int(status["values"]["mem_total_kib"]) <= 256 * 1024
+    assert status["shutdown_reason"] == "guest-reset"
+
+
+def test_auto_accel_records_why(boot_run):
+    accel = json.loads((boot_run / "results/accel.json").read_text())
+    assert accel["accel"] in ("kvm", "tcg") and accel["reason"]
+
+
+def test_tables_plot_and_report(boot_run):
+    assert (boot_run / "results/plots/boot.png").read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(boot_run / "results/tables/boot.csv")
+    assert table.loc[0, "ok"] == 2
+    assert pd.read_csv(boot_run / "results/tables/failures.csv").empty
+    result = snakemake(boot_run, ".test/e2e.yaml", "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "boot.png" in (boot_run / "results/report.html").read_text()
+
+
+def test_rerun_has_nothing_to_do(boot_run):
+    result = snakemake(boot_run, ".test/e2e.yaml", "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_panicking_guest_gives_a_panic_row_and_keeps_logs(panic_run):
+    boot = pd.read_csv(panic_run / "results/boot/boot.csv")
+    assert list(boot["status"]) == ["panic"]
+    assert boot.loc[0, "reason"].startswith("Kernel panic - not syncing")
+    run = panic_run / "results/boot/run1"
+    assert "Kernel panic" in (run / "console.log").read_text()
+    assert (run / "qemu.log").exists() and (run / "qemu-cmdline.sh").exists()
+    assert json.loads((run / "status.json").read_text())["wall_s"] < 60
+    failures = pd.read_csv(panic_run / "results/tables/failures.csv")
+    assert list(failures["status"]) == ["panic"]

@@ -1,0 +1,70 @@
+"""Patched trees: series handling, patch failures, in-tree sources, atomic reuse."""
+import pytest
+
+from popart.errors import PatchError
+from popart.kernel.tree import prepare_tree, read_series, tree_key
+
+from test_kernel_source import make_tarball
+
+PATCH = """--- a/init/main.c
++++ b/init/main.c
+@@ -1 +1,2 @@
+ int x;
++int popcorn;
+"""
+
+
+@pytest.fixture
+def layout(tmp_path):
+    tarball = tmp_path / "linux-6.12.99.tar.xz"
+    sha = make_tarball(tarball)
+    patches, src = tmp_path / "patches", tmp_path / "src"
+    patches.mkdir()
+    src.mkdir()
+    (patches / "0001-hook.patch").write_text(PATCH)
+    (patches / "series").write_text("# hooks\n0001-hook.patch\n\n")
+    (src / "kernel").mkdir()
+    (src / "kernel" / "popcorn.c").write_text("int popcorn_new;\n")
+    (src / "README.md").write_text("not copied\n")
+    return tarball, sha, patches, src, tmp_path / "trees"
+
+
+def test_tree_has_patch_and_sources_applied(layout):
+    tarball, sha, patches, src, trees = layout
+    tree = prepare_tree(tarball, sha, patches, src, trees)
+    assert (tree / "init/main.c").read_text() == "int x;\nint popcorn;\n"
+    assert (tree / "kernel/popcorn.c").read_text() == "int popcorn_new;\n"
+    assert not (tree / "README.md").exists()
+    assert prepare_tree(tarball, sha, patches, src, trees) == tree  # reused as is
+
+
+def test_key_changes_with_patches_and_sources(layout):
+    tarball, sha, patches, src, trees = layout
+    before = tree_key(sha, patches, src)
+    (src / "kernel" / "popcorn.c").write_text("int changed;\n")
+    after_source = tree_key(sha, patches, src)
+    (patches / "0001-hook.patch").write_text(PATCH.replace("popcorn", "pcn"))
+    assert len({before, after_source, tree_key(sha, patches, src)}) == 3
+
+
+def test_patch_that_does_not_apply_is_named_and_leaves_no_tree(layout):
+    tarball, sha, patches, src, trees = layout
+    (patches / "0001-hook.patch").write_text(PATCH.replace(" int x;", " int y;"))
+    with pytest.raises(PatchError, match="0001-hook.patch does not apply"):
+        prepare_tree(tarball, sha, patches, src, trees)
+    assert [p for p in trees.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_series_naming_a_missing_patch_gives_file_and_line(layout):
+    _, _, patches, _, _ = layout
+    (patches / "series").write_text("0001-hook.patch\n0002-gone.patch\n")
+    with pytest.raises(PatchError, match=r"series:2: 0002-gone.patch does not exist"):
+        read_series(patches)
+
+
+def test_in_tree_source_may_not_overwrite_a_kernel_file(layout):
+    tarball, sha, patches, src, trees = layout
+    (src / "init").mkdir()
+    (src / "init" / "main.c").write_text("replaced\n")
+    with pytest.raises(PatchError, match="through a patch"):
+        prepare_tree(tarball, sha, patches, src, trees)
