@@ -1,5 +1,10 @@
 """The QEMU target against a fake VM that boots, hangs, panics or crashes on demand."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +84,27 @@ def test_argv_tcg_kvm_icount_and_serial_logs(tmp_path):
                        tmp_path, sock)
     assert "shift=3,sleep=off" in icount
     assert f"file,id=ser1,path={tmp_path / 'console-ttyS1.log'}" in icount
+
+
+def test_sigterm_stops_the_vm_and_leaves_an_error_status(fake_qemu, tmp_path):
+    """Snakemake stops a job with SIGTERM: QEMU must not outlive it, nor look complete."""
+    config = {"qemu": {"append": "", "icount": None, "machine": "pc", "cpu": "max",
+                       "timeouts": {"boot_s": 60, "run_s": 60, "shutdown_s": 60}},
+              "experiments": {"boot": {"vcpus": 1, "mem_mib": 128}}}
+    (tmp_path / "accel.json").write_text(json.dumps({"accel": "tcg"}))
+    run_dir = tmp_path / "run1"
+    job = subprocess.Popen(
+        [sys.executable, "-m", "popart", "boot-run", "--config", json.dumps(config),
+         "--kernel", "k", "--initrd", "i", "--accel", str(tmp_path / "accel.json"),
+         "--run-dir", str(run_dir), "--qemu-binary", fake_qemu("hang-boot")],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "workflow")})
+    console = run_dir / "console.log"
+    while not (console.exists() and "Linux version" in console.read_text()):
+        time.sleep(0.1)
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "running"
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(20) == 128 + signal.SIGTERM
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "error" and status["shutdown_reason"] == "host-qmp-quit"
+    alive = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
+    assert alive.stdout == ""

@@ -2,6 +2,7 @@
 user errors print one ``E:`` line and exit 1, our own bugs keep their traceback."""
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -124,8 +125,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Snakemake stops jobs with SIGTERM: unwind, so that finally blocks stop QEMU."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         args.func(args)
     except PopartError as e:

@@ -123,6 +123,8 @@ class QemuTarget:
                 status.status, status.reason = "error", _early_exit_reason(proc, run_dir)
             else:
                 _watch(proc, qmp, m, timeouts, run_dir, status, started)
+        except TargetError as e:
+            status.status, status.reason = "error", e.args[0]
         finally:
             status.shutdown_reason = _teardown(proc, qmp) or status.shutdown_reason
             status.qemu_exit = proc.returncode
