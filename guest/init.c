@@ -6,8 +6,8 @@
  * reports), mounts the pseudo file systems, runs /exp/<name>.sh for the experiment
  * named by popcorn.exp=<name> on the kernel command line, frames its output between
  * markers on the console, and restarts the machine, which ends QEMU (it runs with
- * -no-reboot; the kernel has no ACPI to power off with). It never returns: an init
- * that exits would panic the kernel, which the host would then report as a panic.
+ * -no-reboot). It never returns: an init that exits would panic the kernel, which the
+ * host would then report as a panic.
  */
 #include <errno.h>
 #include <fcntl.h>

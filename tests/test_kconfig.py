@@ -34,3 +34,14 @@ def test_later_fragment_wins_and_bad_lines_are_errors(tmp_path):
     b.write_text("CONFIG_NR_CPUS=64\nSMP=y\n")
     with pytest.raises(KconfigError, match=r"b.config:2: not a config line"):
         requested_options([a, b])
+
+
+def test_every_lost_option_is_listed_on_the_one_line(tmp_path):
+    frag = tmp_path / "a.config"
+    frag.write_text("CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=y\n")
+    final = tmp_path / ".config"
+    final.write_text("CONFIG_B=y\n")
+    with pytest.raises(KconfigError) as err:
+        check_survivors(final, [frag])
+    assert str(err.value).startswith("kernel config: CONFIG_A=y from")
+    assert str(err.value).endswith("also CONFIG_C") and "\n" not in str(err.value)

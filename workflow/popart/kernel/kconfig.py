@@ -37,12 +37,18 @@ def requested_options(fragments: list[Path]) -> dict[str, tuple[str, Path]]:
 
 
 def check_survivors(final_config: Path, fragments: list[Path]) -> None:
-    """Raises naming the first requested option whose final value differs."""
+    """Raises naming the first requested option whose final value differs (and how many
+    more did), so that one rebuild shows every problem."""
     final = parse_config(final_config, strict=False)
-    for option, (wanted, fragment) in requested_options(fragments).items():
-        got = final.get(option, "n")
-        if got != wanted:
-            shown = f"{option}={wanted}" if wanted != "n" else f"{option} off"
-            actual = "absent" if option not in final else got
-            raise KconfigError(f"{shown} from {fragment} did not survive olddefconfig "
-                               f"(final value: {actual}): a dependency is missing, or another option selects it")
+    lost = [(option, wanted, fragment)
+            for option, (wanted, fragment) in requested_options(fragments).items()
+            if final.get(option, "n") != wanted]
+    if not lost:
+        return
+    option, wanted, fragment = lost[0]
+    shown = f"{option}={wanted}" if wanted != "n" else f"{option} off"
+    actual = final.get(option, "absent")
+    others = f"; also {', '.join(o for o, _, _ in lost[1:])}" if len(lost) > 1 else ""
+    raise KconfigError(f"{shown} from {fragment} did not survive olddefconfig "
+                       f"(final value: {actual}): a dependency is missing, or another "
+                       f"option selects it{others}")
