@@ -100,3 +100,16 @@ def test_panicking_guest_gives_a_panic_row_and_keeps_logs(panic_run):
     assert json.loads((run / "status.json").read_text())["wall_s"] < 60
     failures = pd.read_csv(panic_run / "results/tables/failures.csv")
     assert list(failures["status"]) == ["panic"]
+
+
+@pytest.fixture(scope="session")
+def icount_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/e2e-icount.yaml")
+
+
+def test_icount_run_is_labelled_icount_and_tcg(icount_run):
+    boot = pd.read_csv(icount_run / "results/boot/boot.csv")
+    assert list(boot["status"]) == ["ok"] and list(boot["timebase"]) == ["icount"]
+    assert list(boot["accel"]) == ["tcg"]
+    argv = (icount_run / "results/boot/run1/qemu-cmdline.sh").read_text()
+    assert "-icount shift=3,sleep=off" in argv

@@ -41,6 +41,14 @@ def in_tree_source_files():
     return [str(p) for p in in_tree_sources(REPO / "kernel/src")]
 
 
+def source_input(wildcards):
+    """An upgrade of Debian's linux-source package touches the tarball: rerun."""
+    source = config["kernel"]["source"]
+    if source["type"] == "debian":
+        return [f"/usr/src/{source['package']}.tar.xz"]
+    return []
+
+
 def guest_files():
     return [str(p) for p in sorted((REPO / "guest").rglob("*")) if p.is_file()]
 

@@ -1,14 +1,6 @@
 # Kernel stage: source identity, then the patched, configured, built bzImage.
 
 
-def source_input(wildcards):
-    """An upgrade of Debian's linux-source package touches the tarball: rerun."""
-    source = config["kernel"]["source"]
-    if source["type"] == "debian":
-        return [f"/usr/src/{source['package']}.tar.xz"]
-    return []
-
-
 rule kernel_source:
     input:
         source_input,
