@@ -36,3 +36,18 @@ def test_first_panic_line_is_the_reason():
 def test_empty_console():
     r = parse_console("")
     assert not r.begun and r.values == {} and r.panic is None
+
+
+def test_follower_reads_only_new_complete_lines(tmp_path):
+    from popart.console import ConsoleFollower
+
+    log = tmp_path / "console.log"
+    follower = ConsoleFollower(log)
+    assert not follower.poll().begun  # no file yet
+    log.write_text("@@POPCORN:BEGIN exp=boot\n@@POPCORN:KV a=1")
+    report = follower.poll()
+    assert report.begun and report.values == {}  # "a=1" is not a whole line yet
+    with open(log, "a") as f:
+        f.write("23\n@@POPCORN:END exp=boot rc=0")
+    assert follower.poll().values == {"a": "123"} and not follower.report.ended
+    assert follower.poll(final=True).ended and follower.report.rc == 0

@@ -8,6 +8,7 @@ because kernel messages may share it:
 """
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 MARKER = re.compile(r"@@POPCORN:(BEGIN|KV|END|WARN) ?(.*?)\r?$")
 PANIC = re.compile(r"Kernel panic - not syncing.*")
@@ -28,25 +29,56 @@ def _fields(text: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in text.split() if "=" in part)
 
 
+def feed(report: ConsoleReport, line: str) -> None:
+    """Adds one console line to the report."""
+    if report.panic is None and (panic := PANIC.search(line)):
+        report.panic = panic.group(0).strip()
+    match = MARKER.search(line)
+    if not match:
+        return
+    kind, rest = match.groups()
+    if kind == "BEGIN":
+        report.begun = True
+        report.experiment = _fields(rest).get("exp")
+    elif kind == "KV" and "=" in rest:
+        key, value = rest.split("=", 1)
+        report.values[key.strip()] = value.strip()
+    elif kind == "END":
+        fields = _fields(rest)
+        report.ended = True
+        report.rc = int(fields["rc"]) if fields.get("rc", "").lstrip("-").isdigit() else None
+    elif kind == "WARN":
+        report.warnings.append(rest)
+
+
 def parse_console(text: str) -> ConsoleReport:
     report = ConsoleReport()
     for line in text.splitlines():
-        if report.panic is None and (panic := PANIC.search(line)):
-            report.panic = panic.group(0).strip()
-        match = MARKER.search(line)
-        if not match:
-            continue
-        kind, rest = match.groups()
-        if kind == "BEGIN":
-            report.begun = True
-            report.experiment = _fields(rest).get("exp")
-        elif kind == "KV" and "=" in rest:
-            key, value = rest.split("=", 1)
-            report.values[key.strip()] = value.strip()
-        elif kind == "END":
-            fields = _fields(rest)
-            report.ended = True
-            report.rc = int(fields["rc"]) if fields.get("rc", "").lstrip("-").isdigit() else None
-        elif kind == "WARN":
-            report.warnings.append(rest)
+        feed(report, line)
     return report
+
+
+class ConsoleFollower:
+    """Reads a growing console log incrementally: each poll parses only the new lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.report = ConsoleReport()
+        self._offset = 0
+        self._partial = b""
+
+    def poll(self, final: bool = False) -> ConsoleReport:
+        """``final`` also takes a last line that has no newline (the guest is gone)."""
+        if self.path.exists():
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+            self._offset += len(data)
+            lines = (self._partial + data).split(b"\n")
+            self._partial = lines.pop()
+            for line in lines:
+                feed(self.report, line.decode(errors="replace"))
+        if final and self._partial:
+            feed(self.report, self._partial.decode(errors="replace"))
+            self._partial = b""
+        return self.report

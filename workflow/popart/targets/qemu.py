@@ -18,7 +18,7 @@ from qemu.qmp import QMPError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from .. import log
-from ..console import ConsoleReport, parse_console
+from ..console import ConsoleFollower, ConsoleReport
 from ..errors import TargetError
 from ..fsutil import atomic_write_json
 from ..hosttools import require
@@ -117,19 +117,20 @@ class QemuTarget:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=qemu_log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         qmp = None
+        console = ConsoleFollower(console_path(run_dir, 0))
         try:
             qmp = _connect_qmp(sockdir / "qmp.sock", proc)
             if qmp is None:
                 status.status, status.reason = "error", _early_exit_reason(proc, run_dir)
             else:
-                _watch(proc, qmp, m, timeouts, run_dir, status, started)
+                _watch(proc, qmp, console, timeouts, status, started)
         except TargetError as e:
             status.status, status.reason = "error", e.args[0]
         finally:
             status.shutdown_reason = _teardown(proc, qmp) or status.shutdown_reason
             status.qemu_exit = proc.returncode
             status.wall_s = round(time.monotonic() - started, 3)
-            status.values = _console(run_dir).values
+            status.values = console.poll(final=True).values
             if status.status == "running":  # interrupted by an exception of ours
                 status.status, status.reason = "error", "the runner stopped unexpectedly"
             atomic_write_json(run_dir / "status.json", asdict(status))
@@ -137,11 +138,6 @@ class QemuTarget:
         log.info(f"qemu: {status.status} after {status.wall_s:.1f} s"
                  + (f": {status.reason}" if status.reason else ""))
         return status
-
-
-def _console(run_dir: Path) -> ConsoleReport:
-    path = console_path(run_dir, 0)
-    return parse_console(path.read_text(errors="replace") if path.exists() else "")
 
 
 def _connect_qmp(socket: Path, proc: subprocess.Popen) -> QEMUMonitorProtocol | None:
@@ -171,15 +167,16 @@ STAGE_MARKER = {"boot": "init start marker", "run": "experiment end marker",
                 "shutdown": "guest restart or power-off"}
 
 
-def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, m: Machine, timeouts: Timeouts,
-           run_dir: Path, status: RunStatus, started: float) -> None:
+def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFollower,
+           timeouts: Timeouts, status: RunStatus, started: float) -> None:
     """Follows the guest through its stages until it ends, panics, or a stage times out."""
     limits = {"boot": timeouts.boot_s, "run": timeouts.run_s, "shutdown": timeouts.shutdown_s}
     status.stage = "boot"
     deadline = started + limits["boot"]
     panic_seen: float | None = None
     while True:
-        report = _console(run_dir)
+        exited = proc.poll() is not None  # before reading: the last lines are then in
+        report = console.poll(final=exited)
         now = time.monotonic()
         if report.panic and panic_seen is None:
             status.status, status.reason = "panic", report.panic
@@ -190,7 +187,7 @@ def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, m: Machine, timeout
             log.info(f"qemu: init started after {status.boot_wall_s:.1f} s")
         if status.stage == "run" and report.ended:
             status.stage, deadline = "shutdown", now + limits["shutdown"]
-        if proc.poll() is not None:
+        if exited:
             _drain_events(qmp, status)  # the SHUTDOWN event says how the guest ended
             if panic_seen is None:
                 _judge_exit(proc, report, status)
