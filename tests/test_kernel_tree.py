@@ -31,11 +31,35 @@ def layout(tmp_path):
 
 def test_tree_has_patch_and_sources_applied(layout):
     tarball, sha, patches, src, trees = layout
-    tree = prepare_tree(tarball, sha, patches, src, trees)
+    tree, key = prepare_tree(tarball, sha, patches, src, trees)
     assert (tree / "init/main.c").read_text() == "int x;\nint popcorn;\n"
     assert (tree / "kernel/popcorn.c").read_text() == "int popcorn_new;\n"
     assert not (tree / "README.md").exists()
-    assert prepare_tree(tarball, sha, patches, src, trees) == tree  # reused as is
+    assert prepare_tree(tarball, sha, patches, src, trees) == (tree, key)  # reused as is
+
+
+def test_changed_patches_and_sources_update_the_same_tree_in_place(layout):
+    tarball, sha, patches, src, trees = layout
+    tree, key = prepare_tree(tarball, sha, patches, src, trees)
+    untouched = tree / "Makefile"
+    mtime = untouched.stat().st_mtime_ns
+    (patches / "0001-hook.patch").write_text(PATCH.replace("popcorn", "pcn"))
+    (src / "kernel" / "popcorn.c").unlink()
+    (src / "kernel" / "other.c").write_text("int other;\n")
+    tree2, key2 = prepare_tree(tarball, sha, patches, src, trees)
+    assert tree2 == tree and key2 != key
+    assert (tree / "init/main.c").read_text() == "int x;\nint pcn;\n"
+    assert not (tree / "kernel/popcorn.c").exists() and (tree / "kernel/other.c").exists()
+    assert untouched.stat().st_mtime_ns == mtime  # not unpacked again
+
+
+def test_tree_that_cannot_be_reverted_is_unpacked_afresh(layout):
+    tarball, sha, patches, src, trees = layout
+    tree, _ = prepare_tree(tarball, sha, patches, src, trees)
+    (tree / "init/main.c").write_text("edited by hand\n")
+    (src / "kernel" / "popcorn.c").write_text("int changed;\n")
+    tree, _ = prepare_tree(tarball, sha, patches, src, trees)
+    assert (tree / "init/main.c").read_text() == "int x;\nint popcorn;\n"
 
 
 def test_key_changes_with_patches_and_sources(layout):
@@ -47,12 +71,15 @@ def test_key_changes_with_patches_and_sources(layout):
     assert len({before, after_source, tree_key(sha, patches, src)}) == 3
 
 
-def test_patch_that_does_not_apply_is_named_and_leaves_no_tree(layout):
+def test_patch_that_does_not_apply_is_named_and_the_tree_is_redone_next_time(layout):
     tarball, sha, patches, src, trees = layout
+    good = (patches / "0001-hook.patch").read_text()
     (patches / "0001-hook.patch").write_text(PATCH.replace(" int x;", " int y;"))
     with pytest.raises(PatchError, match="0001-hook.patch does not apply"):
         prepare_tree(tarball, sha, patches, src, trees)
-    assert [p for p in trees.iterdir() if not p.name.startswith(".")] == []
+    (patches / "0001-hook.patch").write_text(good)
+    tree, _ = prepare_tree(tarball, sha, patches, src, trees)
+    assert (tree / "init/main.c").read_text() == "int x;\nint popcorn;\n"
 
 
 def test_series_naming_a_missing_patch_gives_file_and_line(layout):

@@ -1,8 +1,8 @@
 """Configures and builds the kernel out of tree with ccache, and records what was built.
 
-The build directory is keyed by every input (tarball, patches, in-tree sources, base
-config, fragments), so a rebuild happens only when one of them changes; ccache makes a
-rebuild after a small change cheap.
+The build directory is keyed by the tarball, base config and fragments; patches and
+in-tree sources change the tree in place, so kbuild recompiles only what they touch.
+kernel.json's identity hashes every input.
 """
 import hashlib
 import os
@@ -85,9 +85,11 @@ def build_kernel(kernel_config: dict, source_json: Path, repo: Path, out_dir: Pa
     for fragment in fragments:
         parse_config(fragment, strict=True)  # fail on a bad fragment before unpacking
     cache = cache_root()
-    tree = prepare_tree(Path(source["tarball"]), source["sha256"], repo / "kernel/patches",
-                        repo / "kernel/src", cache / "trees")
+    tree, tree_key = prepare_tree(Path(source["tarball"]), source["sha256"],
+                                  repo / "kernel/patches", repo / "kernel/src", cache / "trees")
+    # The build directory outlives patch changes (incremental builds); the identity does not.
     key = build_key(tree.name, kernel_config["base_config"], fragments, repo)
+    identity = hashlib.sha256(f"{tree_key}\0{key}".encode()).hexdigest()[:16]
     build_dir = cache / "builds" / key
     logfile = out_dir / "build.log"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +105,8 @@ def build_kernel(kernel_config: dict, source_json: Path, repo: Path, out_dir: Pa
         modules = parse_config(build_dir / ".config", strict=False).get("CONFIG_MODULES") == "y"
         _make(tree, build_dir, ["bzImage", *(["modules"] if modules else [])], jobs, logfile,
               "kernel build")
+        # kbuild re-syncs .config when a patch changes a Kconfig file: check again.
+        check_survivors(build_dir / ".config", fragments)
         release = (build_dir / "include/config/kernel.release").read_text().strip()
         image = build_dir / "arch/x86/boot/bzImage"
         tmp_image = out_dir / ".bzImage.partial"
@@ -116,7 +120,8 @@ def build_kernel(kernel_config: dict, source_json: Path, repo: Path, out_dir: Pa
         shutil.copy2(build_dir / ".config", out_dir / "config")
     info = {
         "kernel_release": release,
-        "identity": key,
+        "identity": identity,
+        "tree_key": tree_key,
         "tree_dir": str(tree),
         "source": source,
         "base_config": kernel_config["base_config"],

@@ -1,6 +1,13 @@
 """Prepares a patched kernel tree: unpack the tarball, apply the patch series, copy the
-in-tree Popcorn sources. Trees live in the cache, keyed by everything that went into them."""
+in-tree Popcorn sources.
+
+There is one working tree per source tarball, kept across changes of the patches and
+in-tree sources: the previous patches are reverted and the previous files removed before
+the current ones go in, so that kbuild recompiles only what changed (a new tree path would
+make every object, and every ccache entry, new). Whatever looks wrong gives a fresh unpack.
+"""
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +19,8 @@ from ..hosttools import require
 
 TREES_KEPT = 2
 SKIPPED_SOURCES = {"README.md"}
+STATE = ".popcorn-tree.json"   # what is applied; absent while the tree is being changed
+APPLIED = ".popcorn-applied"   # copies of the applied patches, to revert them later
 
 
 def read_series(patch_dir: Path) -> list[Path]:
@@ -62,14 +71,18 @@ def unpack(tarball: Path, dest: Path) -> None:
         raise SourceError(f"{tarball}: no top-level Makefile after unpacking: not a kernel tree")
 
 
+def _patch(tree: Path, patch: Path, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
+         *flags, "-d", str(tree), "-i", str(patch.resolve())],
+        capture_output=True, text=True, check=False,
+    )
+
+
 def apply_patches(tree: Path, patches: list[Path]) -> None:
     require("patch")
     for patch in patches:
-        result = subprocess.run(
-            ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
-             "-d", str(tree), "-i", str(patch.resolve())],
-            capture_output=True, text=True, check=False,
-        )
+        result = _patch(tree, patch)
         if result.returncode != 0:
             lines = (result.stdout + result.stderr).splitlines()
             failed = [line for line in lines if "FAILED" in line or "can't find" in line]
@@ -78,40 +91,79 @@ def apply_patches(tree: Path, patches: list[Path]) -> None:
         log.info(f"kernel tree: applied {patch.name}")
 
 
-def copy_sources(tree: Path, src_dir: Path) -> None:
-    """New Popcorn files go in as files; changing an existing kernel file takes a patch."""
+def copy_sources(tree: Path, src_dir: Path) -> list[str]:
+    """New Popcorn files go in as files; changing an existing kernel file takes a patch.
+    Returns the copied paths, relative to the tree."""
+    copied = []
     for source in in_tree_sources(src_dir):
-        target = tree / source.relative_to(src_dir)
+        relative = source.relative_to(src_dir)
+        target = tree / relative
         if target.exists():
             raise PatchError(f"{source} would overwrite the kernel's own "
-                             f"{source.relative_to(src_dir)}: change it through a patch")
+                             f"{relative}: change it through a patch")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        shutil.copy2(source, target)  # keeps the mtime: unchanged files are not rebuilt
+        copied.append(str(relative))
+    return copied
+
+
+def _read_state(tree: Path) -> dict | None:
+    try:
+        return json.loads((tree / STATE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _revert(tree: Path, state: dict) -> bool:
+    """Takes the previous patches and files out again; False if anything does not fit."""
+    (tree / STATE).unlink()
+    for name in reversed(state["patches"]):
+        if _patch(tree, tree / APPLIED / name, "-R").returncode != 0:
+            log.warn(f"kernel tree: cannot revert {name}; unpacking afresh")
+            return False
+    for relative in state["files"]:
+        (tree / relative).unlink(missing_ok=True)
+    shutil.rmtree(tree / APPLIED, ignore_errors=True)
+    return True
+
+
+def _unpack_fresh(tarball: Path, tree: Path) -> None:
+    staging = tree.with_name(f".{tree.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    log.info(f"kernel tree: unpacking {tarball} into {tree}")
+    unpack(tarball, staging)
+    shutil.rmtree(tree, ignore_errors=True)
+    staging.rename(tree)
 
 
 def prepare_tree(tarball: Path, source_sha256: str, patch_dir: Path, src_dir: Path,
-                 trees: Path) -> Path:
-    """Returns a ready tree for these inputs, making it if needed (atomically: a tree only
-    gets its final name once every patch applied)."""
+                 trees: Path) -> tuple[Path, str]:
+    """Returns the tree for these inputs and their key (a hash of tarball, patches and
+    in-tree sources). The state file is written last: a tree interrupted while being
+    changed has none, and is unpacked afresh next time."""
     key = tree_key(source_sha256, patch_dir, src_dir)
-    tree = trees / key
+    tree = trees / source_sha256[:16]
     with locked(trees / ".lock"):
-        if tree.is_dir():
+        state = _read_state(tree)
+        if state and state["key"] == key:
             log.info(f"kernel tree: reusing {tree}")
-            return tree
-        staging = trees / f".{key}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        log.info(f"kernel tree: unpacking {tarball} into {tree}")
-        unpack(tarball, staging)
-        apply_patches(staging, read_series(patch_dir))
-        copy_sources(staging, src_dir)
-        staging.rename(tree)
+            return tree, key
+        if state is None or not _revert(tree, state):
+            _unpack_fresh(tarball, tree)
+        patches = read_series(patch_dir)
+        apply_patches(tree, patches)
+        files = copy_sources(tree, src_dir)
+        (tree / APPLIED).mkdir()
+        for patch in patches:
+            shutil.copy2(patch, tree / APPLIED / patch.name)
+        (tree / STATE).write_text(json.dumps(
+            {"key": key, "patches": [p.name for p in patches], "files": files}))
         _prune(trees, keep=tree)
-    return tree
+    return tree, key
 
 
 def _prune(trees: Path, keep: Path) -> None:
-    """Keeps the newest few trees so that switching back and forth stays cheap."""
+    """Keeps the newest few trees (one per source tarball)."""
     others = sorted((p for p in trees.iterdir() if p.is_dir() and p != keep
                      and not p.name.startswith(".")),
                     key=lambda p: p.stat().st_mtime, reverse=True)
