@@ -30,7 +30,8 @@ def cmd_initramfs(a: argparse.Namespace) -> None:
     from .initramfs import build_initramfs
     tree = Path(read_json(a.kernel_info)["tree_dir"])
     out = Path(a.out)
-    build_initramfs(Path(a.guest), tree, out, out.parent / "work")
+    build_initramfs(Path(a.guest), tree, Path(a.kernel), REPO / "kernel/src/include/uapi", out,
+                    out.parent / "work")
 
 
 def cmd_accel(a: argparse.Namespace) -> None:
@@ -110,8 +111,8 @@ def parser() -> argparse.ArgumentParser:
     command("kernel-source", cmd_kernel_source, ("--source", req), ("--out", req))
     command("kernel-build", cmd_kernel_build, ("--kernel", req), ("--source", req),
             ("--out-dir", req), ("--jobs", {"type": int, "default": 2}))
-    command("initramfs", cmd_initramfs, ("--kernel-info", req), ("--guest", req),
-            ("--out", req))
+    command("initramfs", cmd_initramfs, ("--kernel-info", req), ("--kernel", req),
+            ("--guest", req), ("--out", req))
     command("accel", cmd_accel, ("--qemu", req), ("--kernel", req), ("--initrd", req),
             ("--probe-dir", req), ("--out", req), qemu_binary)
     command("boot-run", cmd_boot_run, ("--config", req), ("--kernel", req), ("--initrd", req),

@@ -3,6 +3,9 @@ and the experiment scripts, packed with the kernel's own usr/gen_init_cpio.
 
 guest/init.c becomes /init, every other guest/*.c becomes /bin/<name>, and guest/exp/*
 goes to /exp/. Device nodes come from the cpio list, so no root is needed.
+
+The image also carries what a primary needs to boot secondaries: the same bzImage as
+/boot/bzImage and the image without /boot as /boot/secondary.cpio.gz.
 """
 import gzip
 import subprocess
@@ -55,18 +58,10 @@ def cpio_list(init: Path, programs: list[Path], scripts: list[Path], busybox: st
     return "\n".join(lines) + "\n"
 
 
-def build_initramfs(guest_dir: Path, kernel_tree: Path, out: Path, work: Path) -> dict:
-    busybox = require(BUSYBOX)
-    work.mkdir(parents=True, exist_ok=True)
-    gen = compile_program(kernel_tree / "usr" / "gen_init_cpio.c", work / "gen_init_cpio", [])
-    init = compile_program(guest_dir / "init.c", work / "init")
-    programs = [compile_program(c, work / c.stem)
-                for c in sorted(guest_dir.glob("*.c")) if c.name != "init.c"]
-    scripts = sorted(p for p in (guest_dir / "exp").iterdir() if p.is_file())
-    listing = cpio_list(init, programs, scripts, busybox, busybox_applets(busybox))
-    (work / "cpio.list").write_text(listing)
-    # A fixed timestamp keeps the image identical for identical inputs.
-    result = subprocess.run([str(gen), "-t", "0", str(work / "cpio.list")],
+def pack(gen: Path, listing: str, work: Path, out: Path) -> None:
+    """gen_init_cpio, then gzip; a fixed timestamp keeps identical inputs identical."""
+    (work / f"{out.name}.list").write_text(listing)
+    result = subprocess.run([str(gen), "-t", "0", str(work / f"{out.name}.list")],
                             capture_output=True, check=False)
     if result.returncode != 0:
         raise BuildError(f"gen_init_cpio failed: {result.stderr.decode(errors='replace')[:200]}")
@@ -74,6 +69,24 @@ def build_initramfs(guest_dir: Path, kernel_tree: Path, out: Path, work: Path) -
     with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write(result.stdout)
     partial.replace(out)
+
+
+def build_initramfs(guest_dir: Path, kernel_tree: Path, bzimage: Path, uapi: Path, out: Path,
+                    work: Path) -> dict:
+    busybox = require(BUSYBOX)
+    work.mkdir(parents=True, exist_ok=True)
+    gen = compile_program(kernel_tree / "usr" / "gen_init_cpio.c", work / "gen_init_cpio", [])
+    flags = [*CFLAGS, f"-I{uapi}"]
+    init = compile_program(guest_dir / "init.c", work / "init", flags)
+    programs = [compile_program(c, work / c.stem, flags)
+                for c in sorted(guest_dir.glob("*.c")) if c.name != "init.c"]
+    scripts = sorted(p for p in (guest_dir / "exp").iterdir() if p.is_file())
+    listing = cpio_list(init, programs, scripts, busybox, busybox_applets(busybox))
+    secondary = work / "secondary.cpio.gz"
+    pack(gen, listing, work, secondary)
+    pack(gen, listing + "dir /boot 0755 0 0\n"
+         f"file /boot/bzImage {bzimage} 0644 0 0\n"
+         f"file /boot/secondary.cpio.gz {secondary} 0644 0 0\n", work, out)
     manifest = {
         "initramfs": out.name,
         "sha256": sha256_file(out),

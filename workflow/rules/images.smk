@@ -3,7 +3,9 @@
 
 rule initramfs:
     input:
-        kernel="results/kernel/kernel.json",
+        info="results/kernel/kernel.json",
+        kernel="results/kernel/bzImage",
+        uapi=REPO / "kernel/src/include/uapi/linux/popcorn.h",
         guest=guest_files(),
         busybox="/bin/busybox",
     output:
@@ -12,5 +14,6 @@ rule initramfs:
     log:
         "results/logs/images/initramfs.log",
     shell:
-        "{POPART} initramfs --kernel-info {input.kernel} --guest {REPO}/guest"
+        "{POPART} initramfs --kernel-info {input.info} --kernel {input.kernel}"
+        " --guest {REPO}/guest"
         " --out {output.image} 2>&1 | tee {log}"

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Popcorn multikernel: the primary kernel boots secondary kernels.
+ *
+ * A secondary gets one CPU that the primary never onlined (addressed by APIC ID), a
+ * physical memory partition that the primary reserved at boot with memmap=, and a
+ * 64 KiB window of low RAM for its own real-mode code. The loader lays out, at the
+ * start of the partition, the secondary's boot_params (with an e820 map of just its
+ * low window and its partition), its command line and identity page tables; the
+ * protected-mode kernel goes 16 MiB in and the initramfs after the kernel's init_size.
+ * The CPU is then woken with INIT/SIPI at a real-mode trampoline in a fixed low page,
+ * which enters long mode and jumps to the kernel's 64-bit entry.
+ */
+#define pr_fmt(fmt) "popcorn: " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/delay.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <linux/uaccess.h>
+#include <asm/apic.h>
+#include <asm/bootparam.h>
+#include <asm/e820/types.h>
+#include <uapi/linux/popcorn.h>
+
+#include "popcorn.h"
+
+#define POPCORN_MAX_KERNELS	16
+#define TRAMPOLINE_PAGE		0x10000UL
+#define LOW_WINDOW_SIZE		SZ_64K
+#define LOW_WINDOW_MIN		0x20000UL
+#define LOW_WINDOW_MAX		0x90000UL	/* below the primary's own trampoline */
+#define KERNEL_OFFSET		SZ_16M
+#define BP_OFFSET		0x0000
+#define CMDLINE_OFFSET		0x1000
+#define PGTABLE_OFFSET		0x2000		/* PML4, PDPT, 4 PDs: 4 GiB identity map */
+#define PGTABLE_PAGES		6
+#define SETUP_HDR_OFFSET	0x1f1
+#define BZIMAGE_HEADER_LEN	1024
+#define TRAMPOLINE_WAIT_MS	2000
+
+/* Must match the data block at the end of trampoline.S. */
+struct popcorn_trampoline_data {
+	u64 gdt[4];
+	u16 gdt_limit;
+	u32 gdt_base;
+	u16 pad0;
+	u32 jump32_offset;
+	u16 jump32_selector;
+	u16 pad1;
+	u32 jump64_offset;
+	u16 jump64_selector;
+	u16 pad2;
+	u64 cr3;
+	u64 boot_params;
+	u64 entry;
+	u32 stage;
+	u32 pad3;
+} __packed;
+
+enum popcorn_state { POPCORN_BOOTING, POPCORN_STARTED, POPCORN_FAILED };
+
+static const char * const state_names[] = {
+	[POPCORN_BOOTING] = "booting",
+	[POPCORN_STARTED] = "started",
+	[POPCORN_FAILED] = "failed",
+};
+
+struct popcorn_kernel {
+	u32 id;
+	u32 apic_id;
+	u32 low_window;
+	u64 mem_start;
+	u64 mem_size;
+	enum popcorn_state state;
+};
+
+static DEFINE_MUTEX(popcorn_lock);	/* kernels[], nr_kernels, the trampoline page */
+static struct popcorn_kernel kernels[POPCORN_MAX_KERNELS];
+static unsigned int nr_kernels;
+
+static bool ranges_overlap(u64 a, u64 a_len, u64 b, u64 b_len)
+{
+	return a < b + b_len && b < a + a_len;
+}
+
+/* Is this APIC ID lent to a secondary? Callers hold popcorn_lock or accept a race. */
+static bool apic_id_lent(u32 apic_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_kernels; i++)
+		if (kernels[i].apic_id == apic_id && kernels[i].state != POPCORN_FAILED)
+			return true;
+	return false;
+}
+
+/* CPU hotplug veto: the primary must never online a CPU that runs another kernel. */
+static int popcorn_cpu_prepare(unsigned int cpu)
+{
+	if (apic_id_lent(cpu_physical_id(cpu))) {
+		pr_warn("CPU %u (APIC ID %u) runs a secondary kernel: not onlining it\n",
+			cpu, cpu_physical_id(cpu));
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int check_cpu(u32 apic_id)
+{
+	unsigned int cpu;
+
+	for_each_present_cpu(cpu) {
+		if (cpu_physical_id(cpu) != apic_id)
+			continue;
+		if (cpu_online(cpu)) {
+			pr_err("APIC ID %u is CPU %u, online in the primary\n", apic_id, cpu);
+			return -EBUSY;
+		}
+		if (apic_id_lent(apic_id)) {
+			pr_err("APIC ID %u already runs a secondary\n", apic_id);
+			return -EBUSY;
+		}
+		return 0;
+	}
+	pr_err("APIC ID %u is not a present CPU\n", apic_id);
+	return -ENODEV;
+}
+
+static int check_memory(const struct popcorn_boot *req)
+{
+	u64 start = req->mem_start, size = req->mem_size;
+	unsigned int i;
+
+	if (!IS_ALIGNED(start, SZ_2M) || !IS_ALIGNED(size, SZ_2M) || size < SZ_64M ||
+	    start + size > SZ_4G || start + size < start) {
+		pr_err("partition %#llx+%#llx: must be 2 MiB aligned, at least 64 MiB, below 4 GiB\n",
+		       start, size);
+		return -EINVAL;
+	}
+	/* memmap=size$start makes a "Reserved" resource that is not System RAM. */
+	if (region_intersects(start, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT ||
+	    region_intersects(start, size, IORESOURCE_MEM, IORES_DESC_RESERVED) !=
+	    REGION_INTERSECTS) {
+		pr_err("partition %#llx-%#llx is not reserved at boot (memmap=size$start)\n",
+		       start, start + size - 1);
+		return -EINVAL;
+	}
+	if (!IS_ALIGNED(req->low_window, LOW_WINDOW_SIZE) || req->low_window < LOW_WINDOW_MIN ||
+	    req->low_window + LOW_WINDOW_SIZE > LOW_WINDOW_MAX) {
+		pr_err("low window %#x: must be 64 KiB aligned within %#lx-%#lx\n",
+		       req->low_window, LOW_WINDOW_MIN, LOW_WINDOW_MAX - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_kernels; i++) {
+		const struct popcorn_kernel *k = &kernels[i];
+
+		if (k->state == POPCORN_FAILED)
+			continue;
+		if (ranges_overlap(start, size, k->mem_start, k->mem_size) ||
+		    ranges_overlap(req->low_window, LOW_WINDOW_SIZE, k->low_window,
+				   LOW_WINDOW_SIZE)) {
+			pr_err("memory of kernel %u overlaps the request\n", k->id);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* Reads and checks the bzImage's setup header; returns the protected-mode offset. */
+static long parse_bzimage(const u8 *head, u64 kernel_len, struct setup_header *hdr)
+{
+	size_t hdr_len = 0x0202 + head[0x0201] - SETUP_HDR_OFFSET;
+	unsigned int setup_sects;
+
+	if (hdr_len > sizeof(*hdr) || SETUP_HDR_OFFSET + hdr_len > BZIMAGE_HEADER_LEN)
+		return -ENOEXEC;
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr, head + SETUP_HDR_OFFSET, hdr_len);
+	if (hdr->header != 0x53726448 || hdr->version < 0x020c ||
+	    !(hdr->xloadflags & XLF_KERNEL_64) || !hdr->relocatable_kernel) {
+		pr_err("not a relocatable 64-bit bzImage (boot protocol 2.12+)\n");
+		return -ENOEXEC;
+	}
+	setup_sects = hdr->setup_sects ? hdr->setup_sects : 4;
+	if ((setup_sects + 1) * 512 >= kernel_len)
+		return -ENOEXEC;
+	return (setup_sects + 1) * 512;
+}
+
+/* Identity map of the low 4 GiB with 2 MiB pages; returns the PML4's address. */
+static u64 build_page_tables(void *base, u64 phys)
+{
+	u64 *pml4 = base, *pdpt = base + PAGE_SIZE;
+	unsigned int i, j;
+
+	memset(base, 0, PGTABLE_PAGES * PAGE_SIZE);
+	pml4[0] = (phys + PAGE_SIZE) | _PAGE_PRESENT | _PAGE_RW;
+	for (i = 0; i < 4; i++) {
+		u64 *pd = base + (2 + i) * PAGE_SIZE;
+
+		pdpt[i] = (phys + (2 + i) * PAGE_SIZE) | _PAGE_PRESENT | _PAGE_RW;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((u64)i << 30 | (u64)j << 21) | _PAGE_PRESENT | _PAGE_RW |
+				_PAGE_PSE;
+	}
+	return phys;
+}
+
+static void fill_boot_params(struct boot_params *bp, const struct setup_header *hdr,
+			     const struct popcorn_boot *req, u64 initrd_phys)
+{
+	u64 cmdline = req->mem_start + CMDLINE_OFFSET;
+
+	memset(bp, 0, sizeof(*bp));
+	bp->hdr = *hdr;
+	bp->hdr.type_of_loader = 0xff;
+	bp->hdr.cmd_line_ptr = lower_32_bits(cmdline);
+	bp->ext_cmd_line_ptr = upper_32_bits(cmdline);
+	bp->hdr.ramdisk_image = lower_32_bits(initrd_phys);
+	bp->ext_ramdisk_image = upper_32_bits(initrd_phys);
+	bp->hdr.ramdisk_size = lower_32_bits(req->initrd_len);
+	bp->ext_ramdisk_size = upper_32_bits(req->initrd_len);
+	/* At least two entries: with one, the kernel invents a PC memory map. */
+	bp->e820_table[0].addr = req->low_window;
+	bp->e820_table[0].size = LOW_WINDOW_SIZE;
+	bp->e820_table[0].type = E820_TYPE_RAM;
+	bp->e820_table[1].addr = req->mem_start;
+	bp->e820_table[1].size = req->mem_size;
+	bp->e820_table[1].type = E820_TYPE_RAM;
+	bp->e820_entries = 2;
+}
+
+static void fill_trampoline(u8 *page, u64 boot_params, u64 entry, u64 cr3)
+{
+	size_t len = popcorn_trampoline_end - popcorn_trampoline_start;
+	size_t data_off = popcorn_trampoline_data - popcorn_trampoline_start;
+	struct popcorn_trampoline_data *d;
+
+	BUILD_BUG_ON(sizeof(*d) != 88);
+	memcpy(page, popcorn_trampoline_start, len);
+	d = (struct popcorn_trampoline_data *)(page + data_off);
+	d->gdt[0] = 0;
+	d->gdt[1] = 0x00cf9a000000ffffULL;	/* 0x08: 32-bit code */
+	d->gdt[2] = 0x00af9a000000ffffULL;	/* 0x10: 64-bit code, __BOOT_CS */
+	d->gdt[3] = 0x00cf92000000ffffULL;	/* 0x18: data, __BOOT_DS */
+	d->gdt_limit = sizeof(d->gdt) - 1;
+	d->gdt_base = TRAMPOLINE_PAGE + data_off;
+	d->jump32_offset = TRAMPOLINE_PAGE + popcorn_trampoline_32;
+	d->jump32_selector = 0x08;
+	d->jump64_offset = TRAMPOLINE_PAGE + popcorn_trampoline_64;
+	d->jump64_selector = 0x10;
+	d->cr3 = cr3;
+	d->boot_params = boot_params;
+	d->entry = entry;
+	WRITE_ONCE(d->stage, 0);
+}
+
+static void send_init_sipi(u32 apic_id)
+{
+	unsigned long flags;
+	int i;
+
+	local_irq_save(flags);
+	apic_icr_write(APIC_INT_LEVELTRIG | APIC_INT_ASSERT | APIC_DM_INIT, apic_id);
+	safe_apic_wait_icr_idle();
+	local_irq_restore(flags);
+	mdelay(10);
+	local_irq_save(flags);
+	apic_icr_write(APIC_INT_LEVELTRIG | APIC_DM_INIT, apic_id);
+	safe_apic_wait_icr_idle();
+	for (i = 0; i < 2; i++) {
+		apic_icr_write(APIC_DM_STARTUP | (TRAMPOLINE_PAGE >> 12), apic_id);
+		safe_apic_wait_icr_idle();
+		udelay(200);
+	}
+	local_irq_restore(flags);
+}
+
+/* Waits until the woken CPU has left the trampoline page (stage 3). */
+static int wait_trampoline(u8 *page, u32 apic_id)
+{
+	size_t data_off = popcorn_trampoline_data - popcorn_trampoline_start;
+	struct popcorn_trampoline_data *d = (void *)(page + data_off);
+	unsigned int ms;
+
+	for (ms = 0; ms < TRAMPOLINE_WAIT_MS; ms++) {
+		if (READ_ONCE(d->stage) == 3)
+			return 0;
+		usleep_range(1000, 2000);
+	}
+	pr_err("APIC ID %u did not leave the trampoline (stage %u)\n", apic_id,
+	       READ_ONCE(d->stage));
+	return -ETIMEDOUT;
+}
+
+static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
+{
+	struct setup_header *hdr;
+	u64 initrd_off, pm_len;
+	long pm_offset;
+	u8 *head;
+	int ret;
+
+	head = kmalloc(BZIMAGE_HEADER_LEN, GFP_KERNEL);
+	hdr = kmalloc(sizeof(*hdr), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!head || !hdr)
+		goto out;
+	ret = -EFAULT;
+	if (req->kernel_len < BZIMAGE_HEADER_LEN ||
+	    copy_from_user(head, u64_to_user_ptr(req->kernel_ptr), BZIMAGE_HEADER_LEN))
+		goto out;
+	pm_offset = parse_bzimage(head, req->kernel_len, hdr);
+	ret = pm_offset;
+	if (pm_offset < 0)
+		goto out;
+	pm_len = req->kernel_len - pm_offset;
+	initrd_off = KERNEL_OFFSET + ALIGN(max_t(u64, hdr->init_size, pm_len), SZ_2M);
+	ret = -E2BIG;
+	if (initrd_off + req->initrd_len > req->mem_size) {
+		pr_err("kernel (init_size %#x) and initramfs (%llu bytes) do not fit in %llu MiB\n",
+		       hdr->init_size, req->initrd_len, req->mem_size >> 20);
+		goto out;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(part + KERNEL_OFFSET, u64_to_user_ptr(req->kernel_ptr + pm_offset),
+			   pm_len) ||
+	    copy_from_user(part + initrd_off, u64_to_user_ptr(req->initrd_ptr), req->initrd_len))
+		goto out;
+	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
+				POPCORN_CMDLINE_MAX);
+	if (ret < 0)
+		goto out;
+	ret = -E2BIG;
+	if (ret == POPCORN_CMDLINE_MAX)
+		goto out;
+	fill_boot_params((struct boot_params *)(part + BP_OFFSET), hdr, req,
+			 req->mem_start + initrd_off);
+	*entry = req->mem_start + KERNEL_OFFSET + 0x200;	/* 64-bit entry point */
+	ret = 0;
+out:
+	kfree(head);
+	kfree(hdr);
+	return ret;
+}
+
+static int popcorn_boot_kernel(struct popcorn_boot *req)
+{
+	struct popcorn_kernel *k;
+	u64 entry, cr3;
+	u8 *part, *page;
+	int ret;
+
+	if (req->flags)
+		return -EINVAL;
+	mutex_lock(&popcorn_lock);
+	ret = -ENOSPC;
+	if (nr_kernels == POPCORN_MAX_KERNELS)
+		goto unlock;
+	ret = check_cpu(req->apic_id);
+	if (!ret)
+		ret = check_memory(req);
+	if (ret)
+		goto unlock;
+
+	ret = -ENOMEM;
+	part = memremap(req->mem_start, req->mem_size, MEMREMAP_WB);
+	if (!part)
+		goto unlock;
+	page = memremap(TRAMPOLINE_PAGE, PAGE_SIZE, MEMREMAP_WB);
+	if (!page)
+		goto unmap_part;
+	ret = load_images(part, req, &entry);
+	if (ret)
+		goto unmap_page;
+	cr3 = build_page_tables(part + PGTABLE_OFFSET, req->mem_start + PGTABLE_OFFSET);
+	fill_trampoline(page, req->mem_start + BP_OFFSET, entry, cr3);
+
+	k = &kernels[nr_kernels];
+	k->id = nr_kernels + 1;
+	k->apic_id = req->apic_id;
+	k->low_window = req->low_window;
+	k->mem_start = req->mem_start;
+	k->mem_size = req->mem_size;
+	k->state = POPCORN_BOOTING;
+	nr_kernels++;	/* lent from here on: the hotplug veto sees it */
+
+	pr_info("kernel %u: booting on APIC ID %u, memory %#llx-%#llx\n", k->id, k->apic_id,
+		k->mem_start, k->mem_start + k->mem_size - 1);
+	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
+	send_init_sipi(req->apic_id);
+	ret = wait_trampoline(page, req->apic_id);
+	k->state = ret ? POPCORN_FAILED : POPCORN_STARTED;
+	req->kernel_id = k->id;
+unmap_page:
+	memunmap(page);
+unmap_part:
+	memunmap(part);
+unlock:
+	mutex_unlock(&popcorn_lock);
+	return ret;
+}
+
+static long popcorn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct popcorn_boot req;
+	int ret;
+
+	if (cmd != POPCORN_IOC_BOOT)
+		return -ENOTTY;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	ret = popcorn_boot_kernel(&req);
+	if (!ret && copy_to_user((void __user *)arg, &req, sizeof(req)))
+		return -EFAULT;
+	return ret;
+}
+
+static const struct file_operations popcorn_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= popcorn_ioctl,
+};
+
+static struct miscdevice popcorn_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "popcorn",
+	.fops	= &popcorn_fops,
+};
+
+static int popcorn_show(struct seq_file *m, void *v)
+{
+	unsigned int i;
+
+	mutex_lock(&popcorn_lock);
+	seq_puts(m, "id apic_id mem_start mem_end low_window state\n");
+	for (i = 0; i < nr_kernels; i++) {
+		const struct popcorn_kernel *k = &kernels[i];
+
+		seq_printf(m, "%u %u %#llx %#llx %#x %s\n", k->id, k->apic_id, k->mem_start,
+			   k->mem_start + k->mem_size - 1, k->low_window, state_names[k->state]);
+	}
+	mutex_unlock(&popcorn_lock);
+	return 0;
+}
+
+static int __init popcorn_init(void)
+{
+	int ret;
+
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "x86/popcorn:lent",
+					popcorn_cpu_prepare, NULL);
+	if (ret < 0)
+		return ret;
+	if (!proc_create_single("popcorn", 0444, NULL, popcorn_show))
+		return -ENOMEM;
+	return misc_register(&popcorn_dev);
+}
+device_initcall(popcorn_init);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Popcorn multikernel: the primary kernel's interface for booting secondary kernels
+ * (/dev/popcorn), shared with the popcornctl tool in the boot image.
+ */
+#ifndef _UAPI_LINUX_POPCORN_H
+#define _UAPI_LINUX_POPCORN_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define POPCORN_CMDLINE_MAX	4096
+
+/* Boot a secondary kernel on one CPU, in a reserved physical memory range. */
+struct popcorn_boot {
+	__u32 apic_id;		/* the CPU, by APIC ID; never onlined by the primary */
+	__u32 low_window;	/* 64 KiB of low RAM for the secondary's real-mode code */
+	__u64 mem_start;	/* the partition: reserved (memmap=) in the primary */
+	__u64 mem_size;
+	__u64 kernel_ptr;	/* bzImage, in the caller's memory */
+	__u64 kernel_len;
+	__u64 initrd_ptr;	/* initramfs, in the caller's memory */
+	__u64 initrd_len;
+	__u64 cmdline_ptr;	/* NUL-terminated, shorter than POPCORN_CMDLINE_MAX */
+	__u32 kernel_id;	/* out: the new kernel's id (1, 2, ...) */
+	__u32 flags;		/* must be 0 */
+};
+
+#define POPCORN_IOC_BOOT	_IOWR('P', 1, struct popcorn_boot)
+
+#endif /* _UAPI_LINUX_POPCORN_H */
