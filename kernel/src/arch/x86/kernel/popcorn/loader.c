@@ -16,6 +16,8 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -26,9 +28,12 @@
 #include <linux/slab.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <asm/apic.h>
 #include <asm/bootparam.h>
 #include <asm/e820/types.h>
+#include <asm/popcorn.h>
+#include <asm/tsc.h>
 #include <uapi/linux/popcorn.h>
 
 #include "popcorn.h"
@@ -43,6 +48,9 @@
 #define CMDLINE_OFFSET		0x1000
 #define PGTABLE_OFFSET		0x2000		/* PML4, PDPT, 4 PDs: 4 GiB identity map */
 #define PGTABLE_PAGES		6
+#define CTRL_OFFSET		0x10000		/* struct popcorn_ctrl */
+#define HEAD_RESERVED		SZ_1M		/* not RAM for the secondary */
+#define MONITOR_MS		10
 #define SETUP_HDR_OFFSET	0x1f1
 #define BZIMAGE_HEADER_LEN	1024
 #define TRAMPOLINE_WAIT_MS	2000
@@ -81,11 +89,17 @@ struct popcorn_kernel {
 	u64 mem_start;
 	u64 mem_size;
 	enum popcorn_state state;
+	struct popcorn_ctrl *ctrl;	/* mapped for good; the secondary's fields untrusted */
+	u64 kick_ns;			/* primary's clock, when the SIPIs went out */
+	u64 up_ns;			/* ... and when the first heartbeat was seen */
 };
 
 static DEFINE_MUTEX(popcorn_lock);	/* kernels[], nr_kernels, the trampoline page */
 static struct popcorn_kernel kernels[POPCORN_MAX_KERNELS];
 static unsigned int nr_kernels;
+
+static void popcorn_monitor(struct work_struct *work);
+static DECLARE_DELAYED_WORK(monitor_work, popcorn_monitor);
 
 static bool ranges_overlap(u64 a, u64 a_len, u64 b, u64 b_len)
 {
@@ -234,10 +248,30 @@ static void fill_boot_params(struct boot_params *bp, const struct setup_header *
 	bp->e820_table[0].addr = req->low_window;
 	bp->e820_table[0].size = LOW_WINDOW_SIZE;
 	bp->e820_table[0].type = E820_TYPE_RAM;
+	/* The partition's head holds boot_params, page tables and the control page. */
 	bp->e820_table[1].addr = req->mem_start;
-	bp->e820_table[1].size = req->mem_size;
-	bp->e820_table[1].type = E820_TYPE_RAM;
-	bp->e820_entries = 2;
+	bp->e820_table[1].size = HEAD_RESERVED;
+	bp->e820_table[1].type = E820_TYPE_RESERVED;
+	bp->e820_table[2].addr = req->mem_start + HEAD_RESERVED;
+	bp->e820_table[2].size = req->mem_size - HEAD_RESERVED;
+	bp->e820_table[2].type = E820_TYPE_RAM;
+	bp->e820_entries = 3;
+}
+
+static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id, u32 apic_id)
+{
+	memset(ctrl, 0, sizeof(*ctrl));
+	ctrl->magic = POPCORN_CTRL_MAGIC;
+	ctrl->version = POPCORN_CTRL_VERSION;
+	ctrl->size = sizeof(*ctrl);
+	ctrl->self_phys = phys;
+	ctrl->kernel_id = kernel_id;
+	ctrl->apic_id = apic_id;
+	ctrl->tsc_khz = tsc_khz;
+	ctrl->lapic_timer_period = lapic_timer_period;
+	ctrl->hz = HZ;
+	ctrl->lpj = loops_per_jiffy;
+	ctrl->state = POPCORN_CTRL_LOADED;
 }
 
 static void fill_trampoline(u8 *page, u64 boot_params, u64 entry, u64 cr3)
@@ -338,12 +372,16 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	    copy_from_user(part + initrd_off, u64_to_user_ptr(req->initrd_ptr), req->initrd_len))
 		goto out;
 	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
-				POPCORN_CMDLINE_MAX);
+				POPCORN_CMDLINE_MAX - 32);
 	if (ret < 0)
 		goto out;
-	ret = -E2BIG;
-	if (ret == POPCORN_CMDLINE_MAX)
+	if (ret == POPCORN_CMDLINE_MAX - 32) {
+		ret = -E2BIG;
 		goto out;
+	}
+	/* The secondary finds its control page (and its platform) through this. */
+	snprintf(part + CMDLINE_OFFSET + ret, 32, " popcorn_ctrl=%#llx",
+		 req->mem_start + CTRL_OFFSET);
 	fill_boot_params((struct boot_params *)(part + BP_OFFSET), hdr, req,
 			 req->mem_start + initrd_off);
 	*entry = req->mem_start + KERNEL_OFFSET + 0x200;	/* 64-bit entry point */
@@ -385,8 +423,14 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 		goto unmap_page;
 	cr3 = build_page_tables(part + PGTABLE_OFFSET, req->mem_start + PGTABLE_OFFSET);
 	fill_trampoline(page, req->mem_start + BP_OFFSET, entry, cr3);
+	fill_ctrl((struct popcorn_ctrl *)(part + CTRL_OFFSET), req->mem_start + CTRL_OFFSET,
+		  nr_kernels + 1, req->apic_id);
 
 	k = &kernels[nr_kernels];
+	k->ctrl = memremap(req->mem_start + CTRL_OFFSET, sizeof(*k->ctrl), MEMREMAP_WB);
+	ret = -ENOMEM;
+	if (!k->ctrl)
+		goto unmap_page;
 	k->id = nr_kernels + 1;
 	k->apic_id = req->apic_id;
 	k->low_window = req->low_window;
@@ -398,10 +442,14 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 	pr_info("kernel %u: booting on APIC ID %u, memory %#llx-%#llx\n", k->id, k->apic_id,
 		k->mem_start, k->mem_start + k->mem_size - 1);
 	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
+	k->kick_ns = ktime_get_ns();
+	k->up_ns = 0;
 	send_init_sipi(req->apic_id);
 	ret = wait_trampoline(page, req->apic_id);
 	k->state = ret ? POPCORN_FAILED : POPCORN_STARTED;
 	req->kernel_id = k->id;
+	if (!ret)
+		schedule_delayed_work(&monitor_work, 0);
 unmap_page:
 	memunmap(page);
 unmap_part:
@@ -439,17 +487,66 @@ static struct miscdevice popcorn_dev = {
 	.fops	= &popcorn_fops,
 };
 
+/* What the secondary says of itself, bounded: its fields are not trusted. */
+static const char *kernel_state(const struct popcorn_kernel *k)
+{
+	if (k->state != POPCORN_STARTED || !k->ctrl)
+		return state_names[k->state];
+	if (READ_ONCE(k->ctrl->panicked))
+		return "panicked";
+	switch (READ_ONCE(k->ctrl->state)) {
+	case POPCORN_CTRL_LOADED:
+		return "booting";
+	case POPCORN_CTRL_RUNNING:
+		return "running";
+	case POPCORN_CTRL_STOPPED:
+		return "stopped";
+	case POPCORN_CTRL_PANICKED:
+		return "panicked";
+	default:
+		return "invalid";
+	}
+}
+
+/* Notes, on the primary's clock, when each new kernel's first heartbeat arrives. */
+static void popcorn_monitor(struct work_struct *work)
+{
+	bool waiting = false;
+	unsigned int i;
+
+	mutex_lock(&popcorn_lock);
+	for (i = 0; i < nr_kernels; i++) {
+		struct popcorn_kernel *k = &kernels[i];
+
+		if (k->state != POPCORN_STARTED || k->up_ns)
+			continue;
+		if (READ_ONCE(k->ctrl->heartbeat)) {
+			k->up_ns = ktime_get_ns();
+			pr_info("kernel %u: up %llu us after the kick\n", k->id,
+				(k->up_ns - k->kick_ns) / 1000);
+		} else {
+			waiting = true;
+		}
+	}
+	mutex_unlock(&popcorn_lock);
+	if (waiting)
+		schedule_delayed_work(&monitor_work, msecs_to_jiffies(MONITOR_MS));
+}
+
 static int popcorn_show(struct seq_file *m, void *v)
 {
 	unsigned int i;
 
 	mutex_lock(&popcorn_lock);
-	seq_puts(m, "id apic_id mem_start mem_end low_window state\n");
+	seq_puts(m, "id apic_id mem_start mem_end low_window state kick_to_up_us heartbeat\n");
 	for (i = 0; i < nr_kernels; i++) {
 		const struct popcorn_kernel *k = &kernels[i];
 
-		seq_printf(m, "%u %u %#llx %#llx %#x %s\n", k->id, k->apic_id, k->mem_start,
-			   k->mem_start + k->mem_size - 1, k->low_window, state_names[k->state]);
+		seq_printf(m, "%u %u %#llx %#llx %#x %s %lld %llu\n", k->id, k->apic_id,
+			   k->mem_start, k->mem_start + k->mem_size - 1, k->low_window,
+			   kernel_state(k),
+			   k->up_ns ? (s64)((k->up_ns - k->kick_ns) / 1000) : -1LL,
+			   k->ctrl ? READ_ONCE(k->ctrl->heartbeat) : 0);
 	}
 	mutex_unlock(&popcorn_lock);
 	return 0;

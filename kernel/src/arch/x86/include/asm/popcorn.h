@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Popcorn multikernel: the control page shared by the primary and one secondary.
+ *
+ * The primary fills the handover part before it wakes the secondary; the secondary
+ * finds the page through popcorn_ctrl=<physical address> on its command line, checks
+ * magic, version, size and its own address before trusting anything in it, and then
+ * only writes its own fields (state, heartbeat, panic flag). The primary treats every
+ * field the secondary writes as untrusted.
+ */
+#ifndef _ASM_X86_POPCORN_H
+#define _ASM_X86_POPCORN_H
+
+#include <linux/types.h>
+
+#define POPCORN_CTRL_MAGIC	0x4c5254434e504fULL	/* "OPNCTRL" */
+#define POPCORN_CTRL_VERSION	1
+
+enum popcorn_ctrl_state {
+	POPCORN_CTRL_LOADED = 1,	/* written by the primary before the kick */
+	POPCORN_CTRL_RUNNING,		/* the secondary's first heartbeat */
+	POPCORN_CTRL_STOPPED,		/* it halted itself (restart, power-off, halt) */
+	POPCORN_CTRL_PANICKED,
+};
+
+struct popcorn_ctrl {
+	/* Handover, written by the primary only. */
+	u64 magic;
+	u32 version;
+	u32 size;			/* sizeof(struct popcorn_ctrl) of the writer */
+	u64 self_phys;			/* where the primary put this page */
+	u32 kernel_id;
+	u32 apic_id;
+	u64 tsc_khz;
+	u32 lapic_timer_period;		/* LAPIC timer ticks per jiffy */
+	u32 hz;				/* the primary's HZ: lapic_timer_period is per jiffy */
+	u64 lpj;			/* loops_per_jiffy */
+	u64 reserved[8];
+	/* Written by the secondary only, each on its own cache line. */
+	u32 state __aligned(64);
+	u32 panicked;
+	u64 heartbeat __aligned(64);
+};
+
+#endif /* _ASM_X86_POPCORN_H */

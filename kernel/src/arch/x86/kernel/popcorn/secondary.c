@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Popcorn multikernel: the secondary kernel's platform.
+ *
+ * A kernel started by the Popcorn loader finds popcorn_ctrl=<phys> on its command
+ * line. It then owns only its own CPU and memory, so everything that would touch
+ * state shared with the primary is switched off before it is used: no 8259 PIC, no
+ * PIT or HPET (the TSC frequency and the LAPIC timer period come from the primary),
+ * no RTC/CMOS, no i8042, no IOAPIC, no ACPI, no PCI, no MP table scan (only its own
+ * APIC ID is registered). Restart, power-off and halt stop its own CPUs only, and
+ * report it in the control page; so does a panic. A heartbeat counter in the control
+ * page tells the primary that this kernel is alive.
+ */
+#define pr_fmt(fmt) "popcorn: " fmt
+
+#include <linux/acpi.h>
+#include <linux/init.h>
+#include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/panic_notifier.h>
+#include <linux/reboot.h>
+#include <linux/workqueue.h>
+#include <asm/apic.h>
+#include <asm/i8259.h>
+#include <asm/io_apic.h>
+#include <asm/pci_x86.h>
+#include <asm/popcorn.h>
+#include <asm/reboot.h>
+#include <asm/setup.h>
+#include <asm/tsc.h>
+#include <asm/x86_init.h>
+
+#define HEARTBEAT_MS	100
+
+static struct popcorn_ctrl handover __initdata;
+static struct popcorn_ctrl *ctrl;	/* the shared page, mapped for good */
+static u64 ctrl_phys;
+
+static unsigned long __init popcorn_get_tsc(void)
+{
+	return handover.tsc_khz;
+}
+
+static void __init popcorn_timer_init(void)
+{
+	/* The period is per jiffy of the primary; scale it to ours. */
+	lapic_timer_period = (u64)handover.lapic_timer_period * handover.hz / HZ;
+	preset_lpj = handover.lpj * handover.hz / HZ;
+}
+
+static void __init popcorn_parse_smp_config(void)
+{
+	register_lapic_address(APIC_DEFAULT_PHYS_BASE);
+	topology_register_apic(handover.apic_id, CPU_ACPIID_INVALID, true);
+	smp_found_config = 1;
+}
+
+static void popcorn_get_wallclock(struct timespec64 *now)
+{
+	memset(now, 0, sizeof(*now));	/* no RTC: the primary owns the CMOS */
+}
+
+static int __init popcorn_pci_arch_init(void)
+{
+	pci_probe = 0;
+	return 0;	/* no PCI configuration space: it is the primary's */
+}
+
+static void popcorn_set_state(u32 state)
+{
+	if (ctrl)
+		WRITE_ONCE(ctrl->state, state);
+}
+
+static void popcorn_stop(void)
+{
+	popcorn_set_state(POPCORN_CTRL_STOPPED);
+	pr_notice("stopping this kernel's CPUs only\n");
+	machine_halt();
+}
+
+static void popcorn_restart(char *cmd)
+{
+	popcorn_stop();
+}
+
+static void popcorn_emergency_restart(void)
+{
+	popcorn_stop();
+}
+
+static int popcorn_panic(struct notifier_block *nb, unsigned long event, void *unused)
+{
+	if (ctrl) {
+		WRITE_ONCE(ctrl->panicked, 1);
+		WRITE_ONCE(ctrl->state, POPCORN_CTRL_PANICKED);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block popcorn_panic_nb = {
+	.notifier_call = popcorn_panic,
+	.priority = INT_MAX,
+};
+
+static void popcorn_heartbeat(struct work_struct *work);
+static DECLARE_DELAYED_WORK(heartbeat_work, popcorn_heartbeat);
+
+static void popcorn_heartbeat(struct work_struct *work)
+{
+	WRITE_ONCE(ctrl->heartbeat, READ_ONCE(ctrl->heartbeat) + 1);
+	schedule_delayed_work(&heartbeat_work, msecs_to_jiffies(HEARTBEAT_MS));
+}
+
+/* Reads and checks the primary's handover before any of it is used. */
+static int __init popcorn_read_handover(u64 phys)
+{
+	struct popcorn_ctrl *page = early_memremap(phys, sizeof(*page));
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(&handover, page, sizeof(handover));
+	early_memunmap(page, sizeof(*page));
+	if (handover.magic != POPCORN_CTRL_MAGIC || handover.self_phys != phys ||
+	    handover.version != POPCORN_CTRL_VERSION || handover.size < sizeof(handover) ||
+	    !handover.tsc_khz || !handover.lapic_timer_period || !handover.hz || !handover.lpj)
+		return -EINVAL;
+	return 0;
+}
+
+static int __init popcorn_ctrl_setup(char *arg)
+{
+	u64 phys;
+
+	if (!arg || kstrtou64(arg, 0, &phys) || !IS_ALIGNED(phys, PAGE_SIZE))
+		panic("popcorn: popcorn_ctrl=%s is not a page address", arg ? arg : "");
+	if (popcorn_read_handover(phys))
+		panic("popcorn: no valid control page at %#llx", phys);
+	ctrl_phys = phys;
+
+	x86_init.irqs.pre_vector_init		= x86_init_noop;
+	x86_init.timers.timer_init		= popcorn_timer_init;
+	x86_init.mpparse.find_mptable		= x86_init_noop;
+	x86_init.mpparse.early_parse_smp_cfg	= x86_init_noop;
+	x86_init.mpparse.parse_smp_cfg		= popcorn_parse_smp_config;
+	x86_init.pci.arch_init			= popcorn_pci_arch_init;
+	x86_platform.calibrate_cpu		= popcorn_get_tsc;
+	x86_platform.calibrate_tsc		= popcorn_get_tsc;
+	x86_platform.get_wallclock		= popcorn_get_wallclock;
+	x86_platform.legacy.rtc			= 0;
+	x86_platform.legacy.warm_reset		= 0;
+	x86_platform.legacy.i8042		= X86_LEGACY_I8042_PLATFORM_ABSENT;
+	legacy_pic				= &null_legacy_pic;
+	machine_ops.restart			= popcorn_restart;
+	machine_ops.emergency_restart		= popcorn_emergency_restart;
+	machine_ops.power_off			= popcorn_stop;
+	setup_force_cpu_cap(X86_FEATURE_TSC_KNOWN_FREQ);
+	/* As pci=off, and before the early PCI quirks scan bus 0 through port 0xcf8. */
+	pci_probe = 0;
+	/* No IOAPIC and no ACPI tables: they describe the whole machine. */
+	ioapic_is_disabled = true;
+	disable_acpi();
+	pr_info("secondary kernel %u on APIC ID %u, control page %#llx\n",
+		handover.kernel_id, handover.apic_id, phys);
+	return 0;
+}
+early_param("popcorn_ctrl", popcorn_ctrl_setup);
+
+static int __init popcorn_secondary_init(void)
+{
+	if (!ctrl_phys)
+		return 0;
+	ctrl = memremap(ctrl_phys, sizeof(*ctrl), MEMREMAP_WB);
+	if (!ctrl) {
+		pr_err("cannot map the control page\n");
+		return -ENOMEM;
+	}
+	atomic_notifier_chain_register(&panic_notifier_list, &popcorn_panic_nb);
+	popcorn_set_state(POPCORN_CTRL_RUNNING);
+	popcorn_heartbeat(NULL);
+	return 0;
+}
+late_initcall(popcorn_secondary_init);
