@@ -5,6 +5,11 @@
  *   popcornctl boot --apic ID --mem START:SIZE --low ADDR --kernel FILE
  *                   --initrd FILE --cmdline TEXT
  *   popcornctl list
+ *   popcornctl console
+ *
+ * `console` runs until killed: it copies every secondary's console to standard
+ * output, a line at a time, each prefixed "@@K<id>| " so that the host can give each
+ * kernel its own log (console-k<id>.log).
  *
  * Numbers take C syntax (0x... for hex). Every error is one line naming the bad
  * argument or file, and the exit code is 1 (2 for usage errors).
@@ -137,13 +142,64 @@ static int list(void)
 	return 0;
 }
 
+#define MAX_KERNELS	16
+#define LINE_MAX_LEN	1024
+
+/* Prints complete lines of one kernel's output; keeps a partial line for later. */
+static void emit(unsigned int id, char *line, size_t *len, const char *data, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (data[i] == '\r')
+			continue;
+		if (data[i] != '\n' && *len < LINE_MAX_LEN - 1) {
+			line[(*len)++] = data[i];
+			continue;
+		}
+		line[*len] = '\0';
+		printf("@@K%u| %s\n", id, line);
+		*len = 0;
+		if (data[i] != '\n')
+			line[(*len)++] = data[i];
+	}
+	fflush(stdout);
+}
+
+static __attribute__((noreturn)) void console(void)
+{
+	static char lines[MAX_KERNELS + 1][LINE_MAX_LEN];
+	static size_t lens[MAX_KERNELS + 1];
+	char buf[4096];
+	unsigned int id;
+	int fd = open("/dev/popcorn", O_RDWR);
+
+	if (fd < 0)
+		die("/dev/popcorn", strerror(errno));
+	for (;;) {
+		for (id = 1; id <= MAX_KERNELS; id++) {
+			struct popcorn_console con = {
+				.kernel_id = id, .len = sizeof(buf), .buf = (uintptr_t)buf,
+			};
+
+			if (ioctl(fd, POPCORN_IOC_CONSOLE, &con))
+				continue;	/* no such kernel (yet) */
+			emit(id, lines[id], &lens[id], buf, con.len);
+		}
+		usleep(20000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "boot"))
 		return boot(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "list"))
 		return list();
+	if (argc == 2 && !strcmp(argv[1], "console"))
+		console();
 	fprintf(stderr, "usage: popcornctl boot --apic ID --mem START:SIZE --low ADDR "
-		"--kernel FILE --initrd FILE --cmdline TEXT\n       popcornctl list\n");
+		"--kernel FILE --initrd FILE --cmdline TEXT\n       popcornctl list\n"
+		"       popcornctl console\n");
 	return 2;
 }

@@ -51,3 +51,15 @@ def test_follower_reads_only_new_complete_lines(tmp_path):
         f.write("23\n@@POPCORN:END exp=boot rc=0")
     assert follower.poll().values == {"a": "123"} and not follower.report.ended
     assert follower.poll(final=True).ended and follower.report.rc == 0
+
+
+def test_relayed_secondary_lines_are_split_out_and_not_the_primarys():
+    from popart.console import split_secondaries
+
+    text = ("@@POPCORN:BEGIN exp=mk\n@@K1| Linux version 6.12\n@@POPCORN:KV boot_rc=0\n"
+            "@@K2| @@POPCORN:KV init_uptime_s=0.4\n@@K1| @@POPCORN:END exp=boot rc=0\n")
+    report = parse_console(text)
+    assert report.values == {"boot_rc": "0"} and not report.ended
+    assert split_secondaries(text) == {
+        1: "Linux version 6.12\n@@POPCORN:END exp=boot rc=0\n",
+        2: "@@POPCORN:KV init_uptime_s=0.4\n"}

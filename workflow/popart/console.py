@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MARKER = re.compile(r"@@POPCORN:(BEGIN|KV|END|WARN) ?(.*?)\r?$")
+# A secondary kernel's console line, relayed by the primary (popcornctl console).
+SECONDARY = re.compile(r"^@@K(\d+)\| ?(.*?)\r?$")
 PANIC = re.compile(r"Kernel panic - not syncing.*")
 
 
@@ -30,7 +32,10 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def feed(report: ConsoleReport, line: str) -> None:
-    """Adds one console line to the report."""
+    """Adds one console line of this kernel to the report; relayed lines of secondaries
+    are theirs, not this kernel's."""
+    if line.startswith("@@K"):
+        return
     if report.panic is None and (panic := PANIC.search(line)):
         report.panic = panic.group(0).strip()
     match = MARKER.search(line)
@@ -56,6 +61,15 @@ def parse_console(text: str) -> ConsoleReport:
     for line in text.splitlines():
         feed(report, line)
     return report
+
+
+def split_secondaries(text: str) -> dict[int, str]:
+    """Kernel id -> that secondary's console text, from the primary's console."""
+    streams: dict[int, list[str]] = {}
+    for line in text.splitlines():
+        if match := SECONDARY.match(line):
+            streams.setdefault(int(match.group(1)), []).append(match.group(2))
+    return {k: "\n".join(lines) + "\n" for k, lines in sorted(streams.items())}
 
 
 class ConsoleFollower:

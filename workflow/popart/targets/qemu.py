@@ -18,7 +18,7 @@ from qemu.qmp import QMPError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from .. import log
-from ..console import ConsoleFollower, ConsoleReport
+from ..console import ConsoleFollower, ConsoleReport, split_secondaries
 from ..errors import TargetError
 from ..fsutil import atomic_write_json
 from ..hosttools import require
@@ -131,6 +131,7 @@ class QemuTarget:
             status.qemu_exit = proc.returncode
             status.wall_s = round(time.monotonic() - started, 3)
             status.values = console.poll(final=True).values
+            _write_secondary_consoles(run_dir)
             if status.status == "running":  # interrupted by an exception of ours
                 status.status, status.reason = "error", "the runner stopped unexpectedly"
             atomic_write_json(run_dir / "status.json", asdict(status))
@@ -138,6 +139,13 @@ class QemuTarget:
         log.info(f"qemu: {status.status} after {status.wall_s:.1f} s"
                  + (f": {status.reason}" if status.reason else ""))
         return status
+
+
+def _write_secondary_consoles(run_dir: Path) -> None:
+    """console-k<N>.log for each secondary whose output the primary relayed."""
+    text = console_path(run_dir, 0).read_text(errors="replace")
+    for kernel_id, stream in split_secondaries(text).items():
+        (run_dir / f"console-k{kernel_id}.log").write_text(stream)
 
 
 def _connect_qmp(socket: Path, proc: subprocess.Popen) -> QEMUMonitorProtocol | None:

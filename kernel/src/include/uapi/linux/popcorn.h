@@ -26,6 +26,15 @@ struct popcorn_boot {
 	__u32 flags;		/* must be 0 */
 };
 
+/* Read what a secondary wrote to its console since the last read. */
+struct popcorn_console {
+	__u32 kernel_id;
+	__u32 len;		/* in: size of buf; out: bytes copied */
+	__u64 buf;
+	__u64 resyncs;		/* out: times the ring held impossible indices */
+};
+
 #define POPCORN_IOC_BOOT	_IOWR('P', 1, struct popcorn_boot)
+#define POPCORN_IOC_CONSOLE	_IOWR('P', 2, struct popcorn_console)
 
 #endif /* _UAPI_LINUX_POPCORN_H */

@@ -15,6 +15,7 @@
 
 #define POPCORN_CTRL_MAGIC	0x4c5254434e504fULL	/* "OPNCTRL" */
 #define POPCORN_CTRL_VERSION	1
+#define POPCORN_CONSOLE_SIZE	16384	/* a power of two */
 
 enum popcorn_ctrl_state {
 	POPCORN_CTRL_LOADED = 1,	/* written by the primary before the kick */
@@ -37,9 +38,19 @@ struct popcorn_ctrl {
 	u64 lpj;			/* loops_per_jiffy */
 	u64 reserved[8];
 	/* Written by the secondary only, each on its own cache line. */
-	u32 state __aligned(64);
+	__aligned(64) u32 state;
 	u32 panicked;
-	u64 heartbeat __aligned(64);
+	__aligned(64) u64 heartbeat;
+	/*
+	 * Console ring, secondary to primary: the secondary writes bytes and then
+	 * advances con_head; the primary reads and advances con_tail. Both count
+	 * bytes, free-running; neither side ever writes into unread bytes.
+	 */
+	__aligned(64) u32 con_head;
+	__aligned(64) u32 con_tail;
+	__aligned(64) u8 con_buf[POPCORN_CONSOLE_SIZE];
 };
+
+struct popcorn_ctrl *popcorn_secondary_ctrl(void);
 
 #endif /* _ASM_X86_POPCORN_H */

@@ -92,6 +92,8 @@ struct popcorn_kernel {
 	struct popcorn_ctrl *ctrl;	/* mapped for good; the secondary's fields untrusted */
 	u64 kick_ns;			/* primary's clock, when the SIPIs went out */
 	u64 up_ns;			/* ... and when the first heartbeat was seen */
+	u32 con_tail;			/* our copy: never read back from shared memory */
+	u64 con_resyncs;
 };
 
 static DEFINE_MUTEX(popcorn_lock);	/* kernels[], nr_kernels, the trampoline page */
@@ -260,6 +262,7 @@ static void fill_boot_params(struct boot_params *bp, const struct setup_header *
 
 static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id, u32 apic_id)
 {
+	BUILD_BUG_ON(CTRL_OFFSET + sizeof(*ctrl) > HEAD_RESERVED);
 	memset(ctrl, 0, sizeof(*ctrl));
 	ctrl->magic = POPCORN_CTRL_MAGIC;
 	ctrl->version = POPCORN_CTRL_VERSION;
@@ -444,6 +447,8 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
 	k->kick_ns = ktime_get_ns();
 	k->up_ns = 0;
+	k->con_tail = 0;
+	k->con_resyncs = 0;
 	send_init_sipi(req->apic_id);
 	ret = wait_trampoline(page, req->apic_id);
 	k->state = ret ? POPCORN_FAILED : POPCORN_STARTED;
@@ -459,21 +464,76 @@ unlock:
 	return ret;
 }
 
+/* Copies new console bytes of one secondary; its head index is untrusted. */
+static int popcorn_read_console(struct popcorn_console *con)
+{
+	struct popcorn_kernel *k;
+	u32 head, avail, i;
+	u8 *bounce;
+	int ret = 0;
+
+	bounce = kmalloc(POPCORN_CONSOLE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	mutex_lock(&popcorn_lock);
+	if (!con->kernel_id || con->kernel_id > nr_kernels ||
+	    !kernels[con->kernel_id - 1].ctrl) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	k = &kernels[con->kernel_id - 1];
+	head = READ_ONCE(k->ctrl->con_head);
+	smp_rmb();	/* the bytes after the head; pairs with the secondary's smp_wmb() */
+	avail = head - k->con_tail;
+	if (avail > POPCORN_CONSOLE_SIZE) {
+		/* Impossible for an honest writer: skip to its head, and count it. */
+		k->con_tail = head;
+		k->con_resyncs++;
+		avail = 0;
+	}
+	avail = min(avail, con->len);
+	avail = min_t(u32, avail, POPCORN_CONSOLE_SIZE);
+	for (i = 0; i < avail; i++)
+		bounce[i] = READ_ONCE(k->ctrl->con_buf[(k->con_tail + i) &
+						       (POPCORN_CONSOLE_SIZE - 1)]);
+	k->con_tail += avail;
+	WRITE_ONCE(k->ctrl->con_tail, k->con_tail);
+	con->len = avail;
+	con->resyncs = k->con_resyncs;
+unlock:
+	mutex_unlock(&popcorn_lock);
+	if (!ret && copy_to_user(u64_to_user_ptr(con->buf), bounce, con->len))
+		ret = -EFAULT;
+	kfree(bounce);
+	return ret;
+}
+
 static long popcorn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct popcorn_console con;
 	struct popcorn_boot req;
 	int ret;
 
-	if (cmd != POPCORN_IOC_BOOT)
-		return -ENOTTY;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
-		return -EFAULT;
-	ret = popcorn_boot_kernel(&req);
-	if (!ret && copy_to_user((void __user *)arg, &req, sizeof(req)))
-		return -EFAULT;
-	return ret;
+	switch (cmd) {
+	case POPCORN_IOC_BOOT:
+		if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+			return -EFAULT;
+		ret = popcorn_boot_kernel(&req);
+		if (!ret && copy_to_user((void __user *)arg, &req, sizeof(req)))
+			return -EFAULT;
+		return ret;
+	case POPCORN_IOC_CONSOLE:
+		if (copy_from_user(&con, (void __user *)arg, sizeof(con)))
+			return -EFAULT;
+		ret = popcorn_read_console(&con);
+		if (!ret && copy_to_user((void __user *)arg, &con, sizeof(con)))
+			return -EFAULT;
+		return ret;
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct file_operations popcorn_fops = {

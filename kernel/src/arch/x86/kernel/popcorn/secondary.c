@@ -167,12 +167,19 @@ static int __init popcorn_ctrl_setup(char *arg)
 }
 early_param("popcorn_ctrl", popcorn_ctrl_setup);
 
+/* The control page of this secondary, mapped on first use; NULL on a primary. */
+struct popcorn_ctrl *popcorn_secondary_ctrl(void)
+{
+	if (ctrl_phys && !ctrl)
+		ctrl = memremap(ctrl_phys, sizeof(*ctrl), MEMREMAP_WB);
+	return ctrl;
+}
+
 static int __init popcorn_secondary_init(void)
 {
 	if (!ctrl_phys)
 		return 0;
-	ctrl = memremap(ctrl_phys, sizeof(*ctrl), MEMREMAP_WB);
-	if (!ctrl) {
+	if (!popcorn_secondary_ctrl()) {
 		pr_err("cannot map the control page\n");
 		return -ENOMEM;
 	}
