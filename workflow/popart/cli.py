@@ -50,6 +50,31 @@ def cmd_boot_run(a: argparse.Namespace) -> None:
              QemuTarget(a.qemu_binary))
 
 
+def cmd_multikernel_run(a: argparse.Namespace) -> None:
+    from .experiments.multikernel import run_multikernel
+    from .targets.qemu import QemuTarget
+    accel = read_json(a.accel)["accel"]
+    run_multikernel(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel,
+                    Path(a.run_dir), QemuTarget(a.qemu_binary))
+
+
+def cmd_multikernel_csv(a: argparse.Namespace) -> None:
+    from .experiments.multikernel import COLUMNS, multikernel_rows, partition_check
+    secondaries = json.loads(a.multikernel)["secondaries"]
+    rows = multikernel_rows(Path(a.run_dir), secondaries)
+    atomic_write_json(a.partition, partition_check(rows, secondaries + 1))
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
+
+
+def cmd_multikernel_report(a: argparse.Namespace) -> None:
+    from .plots import multikernel_plot
+    from .tables import check_common_columns, write_table
+    mk = pd.read_csv(a.csv)
+    check_common_columns(mk, a.csv)
+    write_table(mk.drop(columns=["mem_ranges"]), Path(a.table))
+    multikernel_plot(mk, Path(a.plot))
+
+
 def cmd_boot_csv(a: argparse.Namespace) -> None:
     from .experiments.boot import COLUMNS, boot_row
     boot = json.loads(a.boot)
@@ -117,6 +142,12 @@ def parser() -> argparse.ArgumentParser:
             ("--probe-dir", req), ("--out", req), qemu_binary)
     command("boot-run", cmd_boot_run, ("--config", req), ("--kernel", req), ("--initrd", req),
             ("--accel", req), ("--run-dir", req), qemu_binary)
+    command("multikernel-run", cmd_multikernel_run, ("--config", req), ("--kernel", req),
+            ("--initrd", req), ("--accel", req), ("--run-dir", req), qemu_binary)
+    command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),
+            ("--run-dir", req), ("--out", req), ("--partition", req))
+    command("multikernel-report", cmd_multikernel_report, ("--csv", req), ("--table", req),
+            ("--plot", req))
     command("boot-csv", cmd_boot_csv, ("--boot", req), ("--kernel-info", req), ("--out", req),
             ("status", {"nargs": "+"}))
     command("boot-report", cmd_boot_report, ("--csv", req), ("--table", req), ("--plot", req))

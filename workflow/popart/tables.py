@@ -45,7 +45,8 @@ def failures(tidy: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for experiment, df in tidy.items():
         bad = df[df["status"] != "ok"]
         if len(bad):
-            cols = [c for c in ["status", "reason", "accel", "timebase", "run"] if c in bad]
+            cols = [c for c in ["status", "reason", "accel", "timebase", "run", "kernel_id"]
+                    if c in bad]
             frames.append(bad[cols].assign(experiment=experiment))
     if not frames:
         return pd.DataFrame(columns=["experiment", "status", "reason", "accel", "timebase"])

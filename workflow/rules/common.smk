@@ -68,6 +68,8 @@ def tidy_csvs():
     csvs = {}
     if config["experiments"]["boot"]["enabled"]:
         csvs["boot"] = "results/boot/boot.csv"
+    if config["experiments"]["multikernel"]["enabled"]:
+        csvs["multikernel"] = "results/boot/multikernel.csv"
     return csvs
 
 
@@ -75,4 +77,6 @@ def final_outputs():
     outputs = ["results/tables/failures.csv"]
     if config["experiments"]["boot"]["enabled"]:
         outputs += ["results/tables/boot.csv", "results/plots/boot.png"]
+    if config["experiments"]["multikernel"]["enabled"]:
+        outputs += ["results/tables/multikernel.csv", "results/plots/multikernel.png"]
     return outputs

@@ -38,3 +38,25 @@ rule failures:
     shell:
         "{POPART} failures --table results/tables/failures {params.pairs}"
         " 2>&1 | tee {log}"
+
+
+rule multikernel_report:
+    input:
+        "results/boot/multikernel.csv",
+    output:
+        table=report(
+            "results/tables/multikernel.csv",
+            caption="../report/multikernel_table.rst",
+            category="Multikernel",
+        ),
+        markdown="results/tables/multikernel.md",
+        plot=report(
+            "results/plots/multikernel.png",
+            caption="../report/multikernel_plot.rst",
+            category="Multikernel",
+        ),
+    log:
+        "results/logs/gather/multikernel.log",
+    shell:
+        "{POPART} multikernel-report --csv {input} --table results/tables/multikernel"
+        " --plot {output.plot} 2>&1 | tee {log}"

@@ -45,3 +45,27 @@ rule boot_run:
         "{POPART} boot-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --run-dir results/boot/run{wildcards.run}"
         " 2>&1 | tee {log}"
+
+
+rule multikernel_run:
+    input:
+        **BOOT_INPUTS,
+        accel="results/accel.json",
+    output:
+        status="results/boot/multikernel/status.json",
+        console="results/boot/multikernel/console.log",
+    params:
+        config=as_json(
+            {
+                "qemu": config["qemu"],
+                "experiments": {"multikernel": config["experiments"]["multikernel"]},
+            }
+        ),
+    resources:
+        measure=1,
+    log:
+        "results/logs/boot/multikernel.log",
+    shell:
+        "{POPART} multikernel-run --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir results/boot/multikernel"
+        " 2>&1 | tee {log}"

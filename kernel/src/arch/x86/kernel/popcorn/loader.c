@@ -46,6 +46,7 @@
 #define KERNEL_OFFSET		SZ_16M
 #define BP_OFFSET		0x0000
 #define CMDLINE_OFFSET		0x1000
+#define CMDLINE_EXTRA		64		/* what the loader appends */
 #define PGTABLE_OFFSET		0x2000		/* PML4, PDPT, 4 PDs: 4 GiB identity map */
 #define PGTABLE_PAGES		6
 #define CTRL_OFFSET		0x10000		/* struct popcorn_ctrl */
@@ -375,16 +376,19 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	    copy_from_user(part + initrd_off, u64_to_user_ptr(req->initrd_ptr), req->initrd_len))
 		goto out;
 	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
-				POPCORN_CMDLINE_MAX - 32);
+				POPCORN_CMDLINE_MAX - CMDLINE_EXTRA);
 	if (ret < 0)
 		goto out;
-	if (ret == POPCORN_CMDLINE_MAX - 32) {
+	if (ret == POPCORN_CMDLINE_MAX - CMDLINE_EXTRA) {
 		ret = -E2BIG;
 		goto out;
 	}
-	/* The secondary finds its control page (and its platform) through this. */
-	snprintf(part + CMDLINE_OFFSET + ret, 32, " popcorn_ctrl=%#llx",
-		 req->mem_start + CTRL_OFFSET);
+	/*
+	 * The secondary finds its control page (and its platform) through popcorn_ctrl;
+	 * the UARTs are the primary's, so the 8250 driver must not probe them.
+	 */
+	snprintf(part + CMDLINE_OFFSET + ret, CMDLINE_EXTRA,
+		 " 8250.nr_uarts=0 popcorn_ctrl=%#llx", req->mem_start + CTRL_OFFSET);
 	fill_boot_params((struct boot_params *)(part + BP_OFFSET), hdr, req,
 			 req->mem_start + initrd_off);
 	*entry = req->mem_start + KERNEL_OFFSET + 0x200;	/* 64-bit entry point */

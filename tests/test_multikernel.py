@@ -1,0 +1,77 @@
+"""Multikernel layout, per-kernel rows and the partition check, from run outputs."""
+import json
+
+import pytest
+
+from popart.errors import ConfigError
+from popart.experiments.multikernel import (layout, multikernel_rows, parse_ranges,
+                                            partition_check)
+
+REPORT = """@@POPCORN:BEGIN exp=report
+@@POPCORN:KV init_uptime_s=0.375
+@@POPCORN:KV kernel_release=6.12.117
+@@POPCORN:KV apic_ids={apic}
+@@POPCORN:KV mem_ranges={ranges}
+@@POPCORN:END exp=report rc=0
+"""
+
+
+def run_dir(tmp_path, secondaries, primary_status="ok"):
+    values = {"init_uptime_s": "1.0", "apic_ids": "0", "kernel_release": "6.12.117",
+              "mem_ranges": "00001000-0001ffff;00040000-0009fbff;00100000-3fffffff"}
+    for k, (apic, ranges, state) in secondaries.items():
+        values[f"k{k}_state"] = state
+        values[f"k{k}_kick_to_up_us"] = "700000"
+        if ranges is not None:
+            (tmp_path / f"console-k{k}.log").write_text(REPORT.format(apic=apic, ranges=ranges))
+    (tmp_path / "status.json").write_text(json.dumps(
+        {"status": primary_status, "reason": "", "accel": "tcg", "timebase": "wall",
+         "host_cores": 2, "values": values}))
+    return tmp_path
+
+
+def test_layout_reserves_one_block_and_names_limits():
+    plan = layout({"secondaries": 3, "mem_mib_per_secondary": 128})
+    assert plan["vcpus"] == 4 and plan["mem_mib"] == 1024 + 384
+    assert "maxcpus=1 memmap=384M$0x40000000 memmap=192K$0x20000" in plan["append"]
+    with pytest.raises(ConfigError, match="experiments.multikernel.secondaries: at most 7"):
+        layout({"secondaries": 8, "mem_mib_per_secondary": 64})
+    with pytest.raises(ConfigError, match="does not fit"):
+        layout({"secondaries": 7, "mem_mib_per_secondary": 512})
+
+
+def test_ranges_parse_inclusive_hex():
+    assert parse_ranges("00001000-0009fbff;00100000-3fffffff") == [
+        (0x1000, 0x9fbff), (0x100000, 0x3fffffff)]
+    assert parse_ranges("") == []
+
+
+def test_disjoint_kernels_give_ok_rows(tmp_path):
+    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;40100000-47ffffff", "stopped"),
+                           2: ("2", "00030000-0003ffff;48100000-4fffffff", "stopped")})
+    rows = multikernel_rows(d, 2)
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok"]
+    assert rows[1]["mem_mib"] == pytest.approx(127 + 0.0625, abs=1e-3)
+    assert rows[1]["kick_to_up_s"] == 0.7 and rows[1]["boot_s"] == 0.375
+    check = partition_check(rows, 3)
+    assert check == {"kernels_requested": 3, "kernels_up": 3, "disjoint": True,
+                     "overlaps": []}
+
+
+def test_overlapping_reports_are_found(tmp_path):
+    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;3ff00000-47ffffff", "stopped"),
+                           2: ("1", "00030000-0003ffff;48100000-4fffffff", "stopped")})
+    check = partition_check(multikernel_rows(d, 2), 3)
+    assert not check["disjoint"]
+    kinds = sorted(o["kind"] for o in check["overlaps"])
+    assert kinds == ["apic_id", "ram"]
+    ram = next(o for o in check["overlaps"] if o["kind"] == "ram")
+    assert ram["kernels"] == [0, 1] and ram["range"] == "3ff00000-3fffffff"
+
+
+def test_silent_or_panicked_secondaries_are_rows_with_status(tmp_path):
+    d = run_dir(tmp_path, {1: ("1", None, "booting"), 2: ("2", None, "panicked"),
+                           3: ("3", None, "stopped")})
+    rows = multikernel_rows(d, 3)
+    assert [r["status"] for r in rows] == ["ok", "timeout", "panic", "error"]
+    assert partition_check(rows, 4)["kernels_up"] == 1

@@ -1,0 +1,127 @@
+"""Multikernel experiment: one primary boots K secondaries, each on its own CPU and
+memory; every kernel reports what it sees, and the partition is checked from those
+reports alone (never from the configuration)."""
+from pathlib import Path
+
+from ..console import parse_console
+from ..errors import ConfigError
+from ..fsutil import read_json
+from ..machines import machine, timeouts
+from ..targets.qemu import QemuTarget, RunStatus
+
+PARTITION_BASE = 0x40000000   # the primary keeps the first GiB
+PRIMARY_MIB = 1024
+LOW_WINDOW_BASE = 0x20000
+LOW_WINDOWS = 7               # 64 KiB windows from 0x20000, below the primary's trampoline
+TOP_MIB = 3072                # partitions stay below the PCI hole (and 4 GiB)
+COLUMNS = ["accel", "timebase", "status", "reason", "kernel_id", "role", "apic_ids",
+           "mem_ranges", "mem_mib", "kernel_release", "boot_s", "kick_to_up_s", "host_cores"]
+
+
+def layout(mk: dict) -> dict:
+    """vCPUs, memory and the primary's extra command line for K secondaries."""
+    k, mib = mk["secondaries"], mk["mem_mib_per_secondary"]
+    if k > LOW_WINDOWS:
+        raise ConfigError(f"experiments.multikernel.secondaries: at most {LOW_WINDOWS} "
+                          "(low-memory windows below the primary's trampoline)")
+    if PRIMARY_MIB + k * mib > TOP_MIB:
+        raise ConfigError(f"experiments.multikernel: {k} x {mib} MiB does not fit below "
+                          f"{TOP_MIB} MiB; use fewer or smaller secondaries")
+    return {
+        "vcpus": 1 + k,
+        "mem_mib": PRIMARY_MIB + k * mib,
+        # The partitions and the secondaries' low windows are not the primary's RAM.
+        "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
+                   f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
+                   f"popcorn.k={k} popcorn.mib={mib}"),
+    }
+
+
+def run_multikernel(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+                    target: QemuTarget) -> RunStatus:
+    plan = layout(config["experiments"]["multikernel"])
+    qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {plan['append']}"}
+    m = machine(qemu, kernel, initrd, accel, "multikernel", plan["vcpus"], plan["mem_mib"])
+    return target.run(m, timeouts(config["qemu"]), run_dir)
+
+
+def parse_ranges(text: str) -> list[tuple[int, int]]:
+    """"00100000-3fffffff;..." -> inclusive (start, end) pairs."""
+    ranges = []
+    for part in filter(None, (text or "").split(";")):
+        start, end = part.split("-")
+        ranges.append((int(start, 16), int(end, 16)))
+    return ranges
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "", "-1") else None
+    except ValueError:
+        return None
+
+
+def _row(common: dict, kernel_id: int, values: dict, status: str, reason: str) -> dict:
+    ranges = parse_ranges(values.get("mem_ranges", ""))
+    return {
+        **common, "status": status, "reason": reason, "kernel_id": kernel_id,
+        "role": "primary" if kernel_id == 0 else "secondary",
+        "apic_ids": values.get("apic_ids", ""),
+        "mem_ranges": ";".join(f"{s:x}-{e:x}" for s, e in ranges),
+        "mem_mib": round(sum(e - s + 1 for s, e in ranges) / 2**20, 3) if ranges else None,
+        "kernel_release": values.get("kernel_release"),
+        "boot_s": _number(values.get("init_uptime_s")),
+    }
+
+
+def _secondary_status(report, state: str | None) -> tuple[str, str]:
+    if state == "panicked" or report.panic:
+        return "panic", report.panic or "the control page says it panicked"
+    if not report.begun:
+        return ("timeout" if state in (None, "booting") else "error",
+                f"no report from this kernel (state {state})")
+    if not report.ended or report.rc != 0:
+        return "error", f"report did not finish (rc {report.rc}, state {state})"
+    return "ok", ""
+
+
+def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
+    """One row per kernel: the primary from its own report, each secondary from its
+    relayed console (console-k<N>.log) and the primary's view of it."""
+    status = read_json(run_dir / "status.json")
+    primary = status.get("values", {})
+    common = {"accel": status["accel"], "timebase": status["timebase"],
+              "host_cores": status["host_cores"], "kick_to_up_s": None}
+    rows = [_row(common, 0, primary, status["status"], status.get("reason", ""))]
+    for k in range(1, secondaries + 1):
+        log = run_dir / f"console-k{k}.log"
+        report = parse_console(log.read_text(errors="replace") if log.exists() else "")
+        state = primary.get(f"k{k}_state")
+        kind, reason = _secondary_status(report, state)
+        if status["status"] != "ok" and kind == "ok":
+            kind, reason = status["status"], f"primary: {status.get('reason', '')}"
+        row = _row(common, k, report.values, kind, reason)
+        up_us = _number(primary.get(f"k{k}_kick_to_up_us"))
+        row["kick_to_up_s"] = up_us / 1e6 if up_us is not None else None
+        rows.append(row)
+    return rows
+
+
+def partition_check(rows: list[dict], requested: int) -> dict:
+    """From what the kernels reported: do their RAM ranges or APIC IDs overlap?"""
+    overlaps = []
+    reported = [r for r in rows if r["status"] == "ok"]
+    for i, a in enumerate(reported):
+        for b in reported[i + 1:]:
+            for sa, ea in parse_ranges(a["mem_ranges"]):
+                for sb, eb in parse_ranges(b["mem_ranges"]):
+                    if sa <= eb and sb <= ea:
+                        overlaps.append({"kind": "ram", "kernels": [a["kernel_id"], b["kernel_id"]],
+                                         "range": f"{max(sa, sb):x}-{min(ea, eb):x}"})
+            shared = set(filter(None, str(a["apic_ids"]).split(";"))) & set(
+                filter(None, str(b["apic_ids"]).split(";")))
+            for apic in sorted(shared):
+                overlaps.append({"kind": "apic_id", "kernels": [a["kernel_id"], b["kernel_id"]],
+                                 "apic_id": apic})
+    return {"kernels_requested": requested, "kernels_up": len(reported),
+            "disjoint": not overlaps, "overlaps": overlaps}
