@@ -113,3 +113,26 @@ def test_icount_run_is_labelled_icount_and_tcg(icount_run):
     assert list(boot["accel"]) == ["tcg"]
     argv = (icount_run / "results/boot/run1/qemu-cmdline.sh").read_text()
     assert "-icount shift=3,sleep=off" in argv
+
+
+@pytest.fixture(scope="session")
+def multikernel_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/multikernel-8.yaml")
+
+
+def test_eight_kernels_come_up_on_disjoint_cpus_and_memory(multikernel_run):
+    mk = pd.read_csv(multikernel_run / "results/boot/multikernel.csv")
+    partition = json.loads((multikernel_run / "results/boot/partition.json").read_text())
+    assert partition == {"kernels_requested": 8, "kernels_up": 8, "disjoint": True,
+                         "overlaps": []}
+    assert set(mk["status"]) == {"ok"}, mk[["kernel_id", "status", "reason"]]
+    assert list(mk["kernel_id"]) == list(range(8))
+    assert list(mk["apic_ids"].astype(str)) == [str(i) for i in range(8)]
+    secondaries = mk[mk["role"] == "secondary"]
+    # Each secondary's RAM: its 64 KiB low window plus its partition minus the head MiB.
+    assert (secondaries["mem_mib"].round(3) == 95.062).all()
+    assert (secondaries["kick_to_up_s"] > 0).all() and (secondaries["boot_s"] > 0).all()
+    run = multikernel_run / "results/boot/multikernel"
+    for k in range(1, 8):
+        log = (run / f"console-k{k}.log").read_text()
+        assert "popcorn: secondary kernel" in log and "@@POPCORN:END exp=report rc=0" in log
