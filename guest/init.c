@@ -31,20 +31,38 @@ static void mount_or_warn(const char *src, const char *dir, const char *type)
 		printf(MARK "WARN mount %s on %s: %s\n", type, dir, strerror(errno));
 }
 
+static char cmdline[4096];
+
+static void read_cmdline(void)
+{
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (!f || !fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Is this word (e.g. "popcorn.stay=1") on the kernel command line? */
+static int has_word(const char *word)
+{
+	size_t len = strlen(word);
+	const char *p;
+
+	for (p = strstr(cmdline, word); p; p = strstr(p + 1, word))
+		if ((p == cmdline || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' ||
+						       p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
 /* Copies the value of popcorn.exp= from the command line; "none" when absent. */
 static void experiment_name(char *name, size_t size)
 {
-	char cmdline[4096] = "";
 	const char *key = "popcorn.exp=";
 	char *start, *end;
-	FILE *f = fopen("/proc/cmdline", "r");
 
 	snprintf(name, size, "none");
-	if (!f)
-		return;
-	if (!fgets(cmdline, sizeof(cmdline), f))
-		cmdline[0] = '\0';
-	fclose(f);
 	for (start = strstr(cmdline, key); start; start = strstr(start + 1, key)) {
 		if (start == cmdline || start[-1] == ' ')
 			break;
@@ -102,12 +120,16 @@ int main(void)
 	mount_or_warn("tmpfs", "/tmp", "tmpfs");
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 
+	read_cmdline();
 	experiment_name(name, sizeof(name));
 	printf(MARK "BEGIN exp=%s\n", name);
 	printf(MARK "KV init_uptime_s=%ld.%06ld\n", (long)boot.tv_sec, boot.tv_nsec / 1000);
 	rc = run_experiment(name);
 	printf(MARK "END exp=%s rc=%d\n", name, rc);
 	fflush(stdout);
+	/* popcorn.stay=1: keep this kernel running (a secondary others are tested beside). */
+	while (has_word("popcorn.stay=1"))
+		pause();
 	sync();
 	reboot(RB_AUTOBOOT);
 	for (;;)

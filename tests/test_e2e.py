@@ -136,3 +136,24 @@ def test_eight_kernels_come_up_on_disjoint_cpus_and_memory(multikernel_run):
     for k in range(1, 8):
         log = (run / f"console-k{k}.log").read_text()
         assert "popcorn: secondary kernel" in log and "@@POPCORN:END exp=report rc=0" in log
+
+
+@pytest.fixture(scope="session")
+def isolation_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/isolation.yaml")
+
+
+def test_a_panicking_secondary_leaves_the_others_running(isolation_run):
+    mk = pd.read_csv(isolation_run / "results/boot/multikernel.csv")
+    assert list(mk["status"]) == ["ok", "ok", "panic", "ok"], mk[["status", "reason"]]
+    assert mk.loc[2, "reason"] == "Kernel panic - not syncing: sysrq triggered crash"
+    run = isolation_run / "results/boot/multikernel"
+    values = json.loads((run / "status.json").read_text())["values"]
+    assert values["k2_state"] == "panicked"
+    assert (values["k1_alive_after_panic"], values["k3_alive_after_panic"]) == ("yes", "yes")
+    assert (values["k1_state"], values["k3_state"]) == ("running", "running")
+    # The VM was not reset: the primary's init ran once and finished its experiment.
+    primary = [line for line in (run / "console.log").read_text().splitlines()
+               if not line.startswith("@@K")]
+    assert sum("@@POPCORN:BEGIN" in line for line in primary) == 1
+    assert "@@POPCORN:END exp=multikernel rc=0" in primary

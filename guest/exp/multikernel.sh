@@ -7,6 +7,7 @@
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 k=$(param popcorn.k)
 mib=$(param popcorn.mib)
+crash=$(param popcorn.panic)	# the isolation test: this secondary panics
 sh /exp/report.sh
 popcornctl console &
 relay=$!
@@ -14,9 +15,12 @@ i=1
 while [ "$i" -le "$k" ]; do
 	start=$(printf '0x%x' $((0x40000000 + (i - 1) * mib * 1048576)))
 	low=$(printf '0x%x' $((0x20000 + (i - 1) * 0x10000)))
+	exp=report
+	[ -n "$crash" ] && exp="report popcorn.stay=1"	# the others must stay up
+	[ "$i" = "$crash" ] && exp=panic
 	popcornctl boot --apic "$i" --mem "$start:$(printf '0x%x' $((mib * 1048576)))" \
 		--low "$low" --kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
-		--cmdline "console=hvc0 nokaslr no5lvl nr_cpus=1 nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=report"
+		--cmdline "console=hvc0 nokaslr no5lvl nr_cpus=1 nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=$exp"
 	kv "k${i}_boot_rc" $?
 	i=$((i + 1))
 done
@@ -27,6 +31,24 @@ while grep -q ' booting ' /proc/popcorn && [ "$t" -lt 600 ]; do
 	t=$((t + 1))
 done
 sleep 1	# let the relay drain the last console lines
+heartbeat() { awk -v id="$1" '$1 == id {print $8}' /proc/popcorn; }
+if [ -n "$crash" ]; then
+	# After the panic, every other kernel must still be alive: its heartbeat moves.
+	i=1
+	while [ "$i" -le "$k" ]; do
+		eval "hb_$i=$(heartbeat "$i")"
+		i=$((i + 1))
+	done
+	sleep 2
+	i=1
+	while [ "$i" -le "$k" ]; do
+		before=$(eval echo "\$hb_$i")
+		alive=no
+		[ "$(heartbeat "$i")" -gt "$before" ] && alive=yes
+		kv "k${i}_alive_after_panic" "$alive"
+		i=$((i + 1))
+	done
+fi
 while read -r id apic start end low state up hb; do
 	[ "$id" = id ] && continue
 	kv "k${id}_state" "$state"

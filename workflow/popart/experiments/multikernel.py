@@ -24,6 +24,9 @@ def layout(mk: dict) -> dict:
     if k > LOW_WINDOWS:
         raise ConfigError(f"experiments.multikernel.secondaries: at most {LOW_WINDOWS} "
                           "(low-memory windows below the primary's trampoline)")
+    if mk.get("panic_kernel") is not None and mk["panic_kernel"] > k:
+        raise ConfigError(f"experiments.multikernel.panic_kernel: {mk['panic_kernel']} is not "
+                          f"one of the {k} secondaries")
     if PRIMARY_MIB + k * mib > TOP_MIB:
         raise ConfigError(f"experiments.multikernel: {k} x {mib} MiB does not fit below "
                           f"{TOP_MIB} MiB; use fewer or smaller secondaries")
@@ -33,7 +36,8 @@ def layout(mk: dict) -> dict:
         # The partitions and the secondaries' low windows are not the primary's RAM.
         "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
                    f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
-                   f"popcorn.k={k} popcorn.mib={mib}"),
+                   f"popcorn.k={k} popcorn.mib={mib}"
+                   + (f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")),
     }
 
 
