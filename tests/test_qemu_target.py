@@ -106,5 +106,6 @@ def test_sigterm_stops_the_vm_and_leaves_an_error_status(fake_qemu, tmp_path):
     assert job.wait(20) == 128 + signal.SIGTERM
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "error" and status["shutdown_reason"] == "host-qmp-quit"
+    assert status["reason"] == "stopped by the host (SIGTERM) in the boot stage"
     alive = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
     assert alive.stdout == ""

@@ -121,6 +121,9 @@ def cmd_check_config(a: argparse.Namespace) -> None:
     log.info(f"{a.config}: valid")
 
 
+TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run"}
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="popart", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -157,20 +160,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """Snakemake stops jobs with SIGTERM: unwind, so that finally blocks stop QEMU."""
-    raise SystemExit(128 + signum)
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """Snakemake stops jobs with SIGTERM: a running VM is stopped at the target's next
+    poll (and its status recorded); anything else exits at once."""
+    from .targets.qemu import STOP
+    STOP.set()
+    if not _running_target:
+        raise SystemExit(128 + signum)
+
+
+_running_target = False
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _running_target
+    from .targets.qemu import STOP
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _running_target = args.command in TARGET_COMMANDS
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         args.func(args)
     except PopartError as e:
         log.error(str(e))
         return 1
-    return 0
+    return 128 + signal.SIGTERM if STOP.is_set() else 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ from ..console import ConsoleFollower, ConsoleReport, split_secondaries
 from ..errors import TargetError
 from ..fsutil import atomic_write_json
 from ..hosttools import require
+
+# Set by the CLI's SIGTERM handler: the run stops at its next poll, tears QEMU down and
+# records why. A flag, not an exception: a signal may arrive inside a QMP call.
+STOP = threading.Event()
 
 POLL_S = 0.05
 QMP_CONNECT_S = 15.0
@@ -151,7 +156,7 @@ def _write_secondary_consoles(run_dir: Path) -> None:
 def _connect_qmp(socket: Path, proc: subprocess.Popen) -> QEMUMonitorProtocol | None:
     """Connects once QEMU has made its socket; None if QEMU exited first."""
     deadline = time.monotonic() + QMP_CONNECT_S
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not STOP.is_set():
         if proc.poll() is not None:
             return None
         if socket.exists():
@@ -162,6 +167,8 @@ def _connect_qmp(socket: Path, proc: subprocess.Popen) -> QEMUMonitorProtocol | 
             except (QMPError, OSError, EOFError):
                 qmp.close()
         time.sleep(POLL_S)
+    if STOP.is_set():
+        raise TargetError("stopped by the host (SIGTERM) while QEMU was starting")
     raise TargetError(f"QEMU made no QMP socket within {QMP_CONNECT_S:.0f} s")
 
 
@@ -183,6 +190,10 @@ def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFol
     deadline = started + limits["boot"]
     panic_seen: float | None = None
     while True:
+        if STOP.is_set():
+            status.status = "error"
+            status.reason = f"stopped by the host (SIGTERM) in the {status.stage} stage"
+            return
         exited = proc.poll() is not None  # before reading: the last lines are then in
         report = console.poll(final=exited)
         now = time.monotonic()
