@@ -13,10 +13,3 @@ def fake_qemu(monkeypatch):
         monkeypatch.setenv("FAKE_QEMU_MODE", mode)
         return str(FAKE_QEMU)
     return use
-
-
-@pytest.fixture
-def tmp_cache(tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("POPCORN_CACHE", str(cache))
-    return cache

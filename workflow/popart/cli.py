@@ -42,20 +42,22 @@ def cmd_accel(a: argparse.Namespace) -> None:
     atomic_write_json(a.out, choice)
 
 
-def cmd_boot_run(a: argparse.Namespace) -> None:
-    from .experiments.boot import run_boot
+def _run_on_target(a: argparse.Namespace, run) -> None:
+    """One experiment run: the accelerator chosen earlier, the target, the run folder."""
     from .targets.qemu import QemuTarget
     accel = read_json(a.accel)["accel"]
-    run_boot(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
-             QemuTarget(a.qemu_binary))
+    run(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
+        QemuTarget(a.qemu_binary))
+
+
+def cmd_boot_run(a: argparse.Namespace) -> None:
+    from .experiments.boot import run_boot
+    _run_on_target(a, run_boot)
 
 
 def cmd_multikernel_run(a: argparse.Namespace) -> None:
     from .experiments.multikernel import run_multikernel
-    from .targets.qemu import QemuTarget
-    accel = read_json(a.accel)["accel"]
-    run_multikernel(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel,
-                    Path(a.run_dir), QemuTarget(a.qemu_binary))
+    _run_on_target(a, run_multikernel)
 
 
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
