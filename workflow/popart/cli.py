@@ -61,10 +61,12 @@ def cmd_multikernel_run(a: argparse.Namespace) -> None:
 
 
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
-    from .experiments.multikernel import COLUMNS, multikernel_rows, partition_check
+    from .experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
     secondaries = json.loads(a.multikernel)["secondaries"]
     rows = multikernel_rows(Path(a.run_dir), secondaries)
-    atomic_write_json(a.partition, partition_check(rows, secondaries + 1))
+    partition = partition_check(rows, secondaries + 1)
+    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(Path(a.run_dir)),
+                                    "accel": rows[0]["accel"], "timebase": rows[0]["timebase"]})
     atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
 
 

@@ -111,6 +111,11 @@ def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
     return rows
 
 
+def all_up_s(run_dir: Path) -> float | None:
+    """Primary's clock: first kick to the last secondary's first heartbeat (0.1 s polls)."""
+    return _number(read_json(run_dir / "status.json").get("values", {}).get("all_up_s"))
+
+
 def partition_check(rows: list[dict], requested: int) -> dict:
     """From what the kernels reported: do their RAM ranges or APIC IDs overlap?"""
     overlaps = []
