@@ -65,7 +65,8 @@ def cmd_multikernel_csv(a: argparse.Namespace) -> None:
     secondaries = json.loads(a.multikernel)["secondaries"]
     rows = multikernel_rows(Path(a.run_dir), secondaries)
     partition = partition_check(rows, secondaries + 1)
-    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(Path(a.run_dir)),
+    primary = read_json(Path(a.run_dir) / "status.json").get("values", {})
+    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(primary),
                                     "accel": rows[0]["accel"], "timebase": rows[0]["timebase"]})
     atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
 

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from ..fsutil import read_json
+from . import reported_number
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
 
@@ -14,13 +15,6 @@ def run_boot(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
     boot = config["experiments"]["boot"]
     m = machine(config["qemu"], kernel, initrd, accel, "boot", boot["vcpus"], boot["mem_mib"])
     return target.run(m, timeouts(config["qemu"]), run_dir)
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 def boot_row(status_json: Path, run: int, boot: dict, kernel_info: dict) -> dict:
@@ -40,7 +34,7 @@ def boot_row(status_json: Path, run: int, boot: dict, kernel_info: dict) -> dict
         "mem_mib": boot["mem_mib"],
         "kernel_release": values.get("kernel_release", kernel_info["kernel_release"]),
         "run": run,
-        "boot_s": _number(values.get("init_uptime_s")),
+        "boot_s": reported_number(values.get("init_uptime_s")),
         "wall_s": status.get("boot_wall_s"),
         "total_wall_s": status.get("wall_s"),
         "host_cores": status["host_cores"],

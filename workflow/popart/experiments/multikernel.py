@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
+from . import reported_number
 
 PARTITION_BASE = 0x40000000   # the primary keeps the first GiB
 PRIMARY_MIB = 1024
@@ -58,13 +59,6 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text not in (None, "", "-1") else None
-    except ValueError:
-        return None
-
-
 def _row(common: dict, kernel_id: int, values: dict, status: str, reason: str) -> dict:
     ranges = parse_ranges(values.get("mem_ranges", ""))
     return {
@@ -74,7 +68,7 @@ def _row(common: dict, kernel_id: int, values: dict, status: str, reason: str) -
         "mem_ranges": ";".join(f"{s:x}-{e:x}" for s, e in ranges),
         "mem_mib": round(sum(e - s + 1 for s, e in ranges) / 2**20, 3) if ranges else None,
         "kernel_release": values.get("kernel_release"),
-        "boot_s": _number(values.get("init_uptime_s")),
+        "boot_s": reported_number(values.get("init_uptime_s")),
     }
 
 
@@ -105,15 +99,16 @@ def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
         if status["status"] != "ok" and kind == "ok":
             kind, reason = status["status"], f"primary: {status.get('reason', '')}"
         row = _row(common, k, report.values, kind, reason)
-        up_us = _number(primary.get(f"k{k}_kick_to_up_us"))
-        row["kick_to_up_s"] = up_us / 1e6 if up_us is not None else None
+        up_us = reported_number(primary.get(f"k{k}_kick_to_up_us"))
+        # /proc/popcorn says -1 while a kernel has not sent its first heartbeat.
+        row["kick_to_up_s"] = up_us / 1e6 if up_us is not None and up_us >= 0 else None
         rows.append(row)
     return rows
 
 
-def all_up_s(run_dir: Path) -> float | None:
+def all_up_s(primary_values: dict) -> float | None:
     """Primary's clock: first kick to the last secondary's first heartbeat (0.1 s polls)."""
-    return _number(read_json(run_dir / "status.json").get("values", {}).get("all_up_s"))
+    return reported_number(primary_values.get("all_up_s"))
 
 
 def partition_check(rows: list[dict], requested: int) -> dict:
