@@ -2,10 +2,15 @@
 /*
  * popcornctl - drive the primary kernel's Popcorn loader from the boot image.
  *
- *   popcornctl boot --apic ID --mem START:SIZE --low ADDR --kernel FILE
+ *   popcornctl boot --apic ID[,ID...] --mem START:SIZE --low ADDR --kernel FILE
  *                   --initrd FILE --cmdline TEXT
+ *   popcornctl stop ID
  *   popcornctl list
  *   popcornctl console
+ *
+ * `boot` gives the new kernel the CPUs with these APIC IDs (the first one boots it).
+ * `stop` halts a secondary's CPUs whatever it is doing; they and its memory can
+ * then boot another kernel.
  *
  * `console` runs until killed: it copies every secondary's console to standard
  * output, a line at a time, each prefixed "@@K<id>| " so that the host can give each
@@ -32,6 +37,39 @@ static void die(const char *what, const char *detail)
 	exit(1);
 }
 
+/* The kernel's log from now on: the loader says there why it refused a request. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Fails the request on one line: the loader's own reason if it logged one. */
+static void __attribute__((noreturn)) refused(const char *what, int kmsg)
+{
+	char record[1024], reason[1024] = "";
+	int err = errno;
+	ssize_t n;
+
+	while (kmsg >= 0 && (n = read(kmsg, record, sizeof(record) - 1)) > 0) {
+		char *text = strchr(record, ';');
+
+		record[n] = '\0';
+		if (text && !strncmp(text + 1, "popcorn: ", 9)) {
+			snprintf(reason, sizeof(reason), "%s", text + 10);
+			reason[strcspn(reason, "\n")] = '\0';
+		}
+	}
+	if (*reason)
+		fprintf(stderr, "popcornctl: %s: %s (%s)\n", what, reason, strerror(err));
+	else
+		fprintf(stderr, "popcornctl: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
 static uint64_t number(const char *option, const char *text)
 {
 	char *end;
@@ -42,6 +80,21 @@ static uint64_t number(const char *option, const char *text)
 	if (errno || end == text || *end)
 		die(option, "not a number");
 	return value;
+}
+
+/* "1,2,3" into apic_ids; at most POPCORN_MAX_CPUS of them. */
+static void apic_list(struct popcorn_boot *req, char *text)
+{
+	char *item;
+
+	req->nr_cpus = 0;
+	for (item = strtok(text, ","); item; item = strtok(NULL, ",")) {
+		if (req->nr_cpus == POPCORN_MAX_CPUS)
+			die("--apic", "more CPUs than a secondary can have");
+		req->apic_ids[req->nr_cpus++] = number("--apic", item);
+	}
+	if (!req->nr_cpus)
+		die("--apic", "no APIC ID");
 }
 
 static void *read_file(const char *path, __u64 *len)
@@ -82,12 +135,12 @@ static int boot(int argc, char **argv)
 	struct popcorn_boot req = { 0 };
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
 	char *colon;
-	int opt, fd;
+	int opt, fd, kmsg;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
-			req.apic_id = number("--apic", optarg);
+			apic_list(&req, optarg);
 			break;
 		case 'm':
 			colon = strchr(optarg, ':');
@@ -113,7 +166,7 @@ static int boot(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!kernel || !initrd || !cmdline || !req.mem_size || !req.low_window) {
+	if (!kernel || !initrd || !cmdline || !req.nr_cpus || !req.mem_size || !req.low_window) {
 		fprintf(stderr, "popcornctl boot: needs --apic --mem --low --kernel --initrd --cmdline\n");
 		return 2;
 	}
@@ -123,9 +176,25 @@ static int boot(int argc, char **argv)
 	fd = open("/dev/popcorn", O_RDWR);
 	if (fd < 0)
 		die("/dev/popcorn", strerror(errno));
+	kmsg = kmsg_open();
 	if (ioctl(fd, POPCORN_IOC_BOOT, &req))
-		die("boot", strerror(errno));
-	printf("kernel %u started on APIC ID %u\n", req.kernel_id, req.apic_id);
+		refused("boot", kmsg);
+	printf("kernel %u started on %u CPU(s) from APIC ID %u\n", req.kernel_id, req.nr_cpus,
+	       req.apic_ids[0]);
+	return 0;
+}
+
+static int stop(const char *id)
+{
+	struct popcorn_stop req = { .kernel_id = number("kernel id", id) };
+	int fd = open("/dev/popcorn", O_RDWR), kmsg;
+
+	if (fd < 0)
+		die("/dev/popcorn", strerror(errno));
+	kmsg = kmsg_open();
+	if (ioctl(fd, POPCORN_IOC_STOP, &req))
+		refused("stop", kmsg);
+	printf("kernel %u stopped\n", req.kernel_id);
 	return 0;
 }
 
@@ -194,12 +263,14 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "boot"))
 		return boot(argc - 1, argv + 1);
+	if (argc == 3 && !strcmp(argv[1], "stop"))
+		return stop(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "list"))
 		return list();
 	if (argc == 2 && !strcmp(argv[1], "console"))
 		console();
-	fprintf(stderr, "usage: popcornctl boot --apic ID --mem START:SIZE --low ADDR "
-		"--kernel FILE --initrd FILE --cmdline TEXT\n       popcornctl list\n"
-		"       popcornctl console\n");
+	fprintf(stderr, "usage: popcornctl boot --apic ID[,ID...] --mem START:SIZE --low ADDR "
+		"--kernel FILE --initrd FILE --cmdline TEXT\n       popcornctl stop ID\n"
+		"       popcornctl list\n       popcornctl console\n");
 	return 2;
 }

@@ -63,3 +63,14 @@ def test_relayed_secondary_lines_are_split_out_and_not_the_primarys():
     assert split_secondaries(text) == {
         1: "Linux version 6.12\n@@POPCORN:END exp=boot rc=0\n",
         2: "@@POPCORN:KV init_uptime_s=0.4\n"}
+
+
+def test_a_rebooted_kernels_log_splits_into_its_boots():
+    from popart.console import boots
+
+    text = ("Linux version 6.12 #1\nKernel panic - not syncing: sysrq\n"
+            "Linux version 6.12 #1\n@@POPCORN:BEGIN exp=report\n")
+    first, second = boots(text)
+    assert parse_console(first).panic and not parse_console(first).begun
+    assert parse_console(second).begun and not parse_console(second).panic
+    assert boots("") == [""]

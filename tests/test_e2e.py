@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
+from popart.console import boots, parse_console
 
 pytestmark = pytest.mark.e2e
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow/Snakefile")]
@@ -160,3 +161,26 @@ def test_a_panicking_secondary_leaves_the_others_running(isolation_run):
                if not line.startswith("@@K")]
     assert sum("@@POPCORN:BEGIN" in line for line in primary) == 1
     assert "@@POPCORN:END exp=multikernel rc=0" in primary
+
+
+def test_each_secondary_brings_up_both_of_its_cpus(isolation_run):
+    mk = pd.read_csv(isolation_run / "results/boot/multikernel.csv")
+    up = mk[(mk["role"] == "secondary") & (mk["status"] == "ok")]
+    assert list(up["apic_ids"]) == ["1;2", "5;6"]
+    for k in (1, 3):
+        log = (isolation_run / f"results/boot/multikernel/console-k{k}.log").read_text()
+        assert "@@POPCORN:KV online_cpus=0-1" in log and "smp: Brought up 1 node, 2 CPUs" in log
+
+
+def test_the_panicked_secondary_boots_again_on_the_same_cpus_and_memory(isolation_run):
+    run = isolation_run / "results/boot/multikernel"
+    values = json.loads((run / "status.json").read_text())["values"]
+    assert (values["k2_stop_rc"], values["k2_stopped_state"]) == ("0", "stopped")
+    assert (values["k2_reboot_rc"], values["k2_reboot_state"]) == ("0", "running")
+    assert values["k2_alive_after_reboot"] == "yes"
+    panicked, rebooted = boots((run / "console-k2.log").read_text())
+    assert parse_console(panicked).panic
+    again = parse_console(rebooted)
+    assert again.ended and again.rc == 0 and not again.panic
+    assert again.values["apic_ids"] == "3;4"
+    assert again.values["mem_ranges"] == "00030000-0003ffff;46100000-4bffffff"

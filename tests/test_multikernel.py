@@ -31,13 +31,19 @@ def run_dir(tmp_path, secondaries, primary_status="ok"):
 
 
 def test_layout_reserves_one_block_and_names_limits():
-    plan = layout({"secondaries": 3, "mem_mib_per_secondary": 128})
+    plan = layout({"secondaries": 3, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1})
     assert plan["vcpus"] == 4 and plan["mem_mib"] == 1024 + 384
     assert "maxcpus=1 memmap=384M$0x40000000 memmap=192K$0x20000" in plan["append"]
     with pytest.raises(ConfigError, match="experiments.multikernel.secondaries: at most 7"):
-        layout({"secondaries": 8, "mem_mib_per_secondary": 64})
+        layout({"secondaries": 8, "mem_mib_per_secondary": 64, "cpus_per_secondary": 1})
     with pytest.raises(ConfigError, match="does not fit"):
-        layout({"secondaries": 7, "mem_mib_per_secondary": 512})
+        layout({"secondaries": 7, "mem_mib_per_secondary": 512, "cpus_per_secondary": 1})
+
+
+def test_layout_gives_each_secondary_its_cpus():
+    plan = layout({"secondaries": 2, "mem_mib_per_secondary": 96, "cpus_per_secondary": 2})
+    assert plan["vcpus"] == 5
+    assert "popcorn.k=2 popcorn.mib=96 popcorn.cpus=2" in plan["append"]
 
 
 def test_ranges_parse_inclusive_hex():
@@ -75,3 +81,12 @@ def test_silent_or_panicked_secondaries_are_rows_with_status(tmp_path):
     rows = multikernel_rows(d, 3)
     assert [r["status"] for r in rows] == ["ok", "timeout", "panic", "error"]
     assert partition_check(rows, 4)["kernels_up"] == 1
+
+
+def test_a_panicked_and_rebooted_secondary_is_judged_by_its_first_boot(tmp_path):
+    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;40100000-47ffffff", "running")})
+    log = d / "console-k1.log"
+    log.write_text("Linux version 6.12.117\nKernel panic - not syncing: sysrq triggered crash\n"
+                   "Linux version 6.12.117\n" + log.read_text())
+    row = multikernel_rows(d, 1)[1]
+    assert row["status"] == "panic" and row["mem_ranges"] == ""

@@ -4,7 +4,7 @@
 popcornctl console &
 popcornctl boot --apic 1 --mem 0x40000000:0x8000000 --low 0x20000 \
 	--kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
-	--cmdline "console=hvc0 nokaslr no5lvl nr_cpus=1 nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=boot"
+	--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=boot"
 kv boot_rc $?
 sleep 8
 popcornctl list

@@ -72,6 +72,13 @@ def split_secondaries(text: str) -> dict[int, str]:
     return {k: "\n".join(lines) + "\n" for k, lines in sorted(streams.items())}
 
 
+def boots(text: str) -> list[str]:
+    """One kernel's console split at each "Linux version" banner: a secondary that was
+    stopped and booted again has several boots in one log."""
+    parts = re.split(r"(?m)^(?=Linux version )", text)
+    return [part for part in parts if part] or [""]
+
+
 class ConsoleFollower:
     """Reads a growing console log incrementally: each poll parses only the new lines."""
 

@@ -1,9 +1,9 @@
-"""Multikernel experiment: one primary boots K secondaries, each on its own CPU and
+"""Multikernel experiment: one primary boots K secondaries, each on its own CPUs and
 memory; every kernel reports what it sees, and the partition is checked from those
 reports alone (never from the configuration)."""
 from pathlib import Path
 
-from ..console import parse_console
+from ..console import boots, parse_console
 from ..errors import ConfigError
 from ..fsutil import read_json
 from ..machines import machine, timeouts
@@ -21,7 +21,7 @@ COLUMNS = ["accel", "timebase", "status", "reason", "kernel_id", "role", "apic_i
 
 def layout(mk: dict) -> dict:
     """vCPUs, memory and the primary's extra command line for K secondaries."""
-    k, mib = mk["secondaries"], mk["mem_mib_per_secondary"]
+    k, mib, cpus = mk["secondaries"], mk["mem_mib_per_secondary"], mk["cpus_per_secondary"]
     if k > LOW_WINDOWS:
         raise ConfigError(f"experiments.multikernel.secondaries: at most {LOW_WINDOWS} "
                           "(low-memory windows below the primary's trampoline)")
@@ -32,12 +32,12 @@ def layout(mk: dict) -> dict:
         raise ConfigError(f"experiments.multikernel: {k} x {mib} MiB does not fit below "
                           f"{TOP_MIB} MiB; use fewer or smaller secondaries")
     return {
-        "vcpus": 1 + k,
+        "vcpus": 1 + k * cpus,
         "mem_mib": PRIMARY_MIB + k * mib,
         # The partitions and the secondaries' low windows are not the primary's RAM.
         "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
                    f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
-                   f"popcorn.k={k} popcorn.mib={mib}"
+                   f"popcorn.k={k} popcorn.mib={mib} popcorn.cpus={cpus}"
                    + (f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")),
     }
 
@@ -85,7 +85,8 @@ def _secondary_status(report, state: str | None) -> tuple[str, str]:
 
 def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
     """One row per kernel: the primary from its own report, each secondary from its
-    relayed console (console-k<N>.log) and the primary's view of it."""
+    relayed console (console-k<N>.log; its first boot, when it was booted again) and
+    the primary's view of it."""
     status = read_json(run_dir / "status.json")
     primary = status.get("values", {})
     common = {"accel": status["accel"], "timebase": status["timebase"],
@@ -93,7 +94,7 @@ def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
     rows = [_row(common, 0, primary, status["status"], status.get("reason", ""))]
     for k in range(1, secondaries + 1):
         log = run_dir / f"console-k{k}.log"
-        report = parse_console(log.read_text(errors="replace") if log.exists() else "")
+        report = parse_console(boots(log.read_text(errors="replace"))[0] if log.exists() else "")
         state = primary.get(f"k{k}_state")
         kind, reason = _secondary_status(report, state)
         if status["status"] != "ok" and kind == "ok":

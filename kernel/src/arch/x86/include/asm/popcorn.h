@@ -12,9 +12,10 @@
 #define _ASM_X86_POPCORN_H
 
 #include <linux/types.h>
+#include <uapi/linux/popcorn.h>
 
 #define POPCORN_CTRL_MAGIC	0x4c5254434e504fULL	/* "OPNCTRL" */
-#define POPCORN_CTRL_VERSION	1
+#define POPCORN_CTRL_VERSION	2
 #define POPCORN_CONSOLE_SIZE	16384	/* a power of two */
 
 enum popcorn_ctrl_state {
@@ -31,7 +32,10 @@ struct popcorn_ctrl {
 	u32 size;			/* sizeof(struct popcorn_ctrl) of the writer */
 	u64 self_phys;			/* where the primary put this page */
 	u32 kernel_id;
-	u32 apic_id;
+	u32 nr_cpus;
+	u32 apic_ids[POPCORN_MAX_CPUS];	/* the first one is the boot CPU */
+	u32 bsp_apic_id;		/* the machine's real BSP, the primary's */
+	u32 pad;
 	u64 tsc_khz;
 	u32 lapic_timer_period;		/* LAPIC timer ticks per jiffy */
 	u32 hz;				/* the primary's HZ: lapic_timer_period is per jiffy */

@@ -2,14 +2,19 @@
 /*
  * Popcorn multikernel: the primary kernel boots secondary kernels.
  *
- * A secondary gets one CPU that the primary never onlined (addressed by APIC ID), a
+ * A secondary gets CPUs that the primary never onlined (addressed by APIC ID), a
  * physical memory partition that the primary reserved at boot with memmap=, and a
- * 64 KiB window of low RAM for its own real-mode code. The loader lays out, at the
+ * 64 KiB window of low RAM for its own real-mode code (its own trampoline, with
+ * which it wakes its other CPUs). The loader lays out, at the
  * start of the partition, the secondary's boot_params (with an e820 map of just its
  * low window and its partition), its command line and identity page tables; the
  * protected-mode kernel goes 16 MiB in and the initramfs after the kernel's init_size.
  * The CPU is then woken with INIT/SIPI at a real-mode trampoline in a fixed low page,
  * which enters long mode and jumps to the kernel's 64-bit entry.
+ *
+ * Stopping a secondary sends INIT to its CPUs, which then wait for a start-up IPI
+ * again, whatever that kernel was doing (running, halted, panicked); its CPUs and
+ * memory can then be booted again, without restarting the machine.
  */
 #define pr_fmt(fmt) "popcorn: " fmt
 
@@ -75,17 +80,24 @@ struct popcorn_trampoline_data {
 	u32 pad3;
 } __packed;
 
-enum popcorn_state { POPCORN_BOOTING, POPCORN_STARTED, POPCORN_FAILED };
+enum popcorn_state {
+	POPCORN_BOOTING,	/* these two hold CPUs and memory */
+	POPCORN_STARTED,
+	POPCORN_FAILED,		/* it never left the trampoline; its CPUs got INIT */
+	POPCORN_STOPPED,
+};
 
 static const char * const state_names[] = {
 	[POPCORN_BOOTING] = "booting",
 	[POPCORN_STARTED] = "started",
 	[POPCORN_FAILED] = "failed",
+	[POPCORN_STOPPED] = "stopped",
 };
 
 struct popcorn_kernel {
 	u32 id;
-	u32 apic_id;
+	u32 nr_cpus;
+	u32 apic_ids[POPCORN_MAX_CPUS];
 	u32 low_window;
 	u64 mem_start;
 	u64 mem_size;
@@ -99,7 +111,7 @@ struct popcorn_kernel {
 
 static DEFINE_MUTEX(popcorn_lock);	/* kernels[], nr_kernels, the trampoline page */
 static struct popcorn_kernel kernels[POPCORN_MAX_KERNELS];
-static unsigned int nr_kernels;
+static unsigned int nr_kernels;		/* slots ever used; a stopped one is reused */
 
 static void popcorn_monitor(struct work_struct *work);
 static DECLARE_DELAYED_WORK(monitor_work, popcorn_monitor);
@@ -109,14 +121,24 @@ static bool ranges_overlap(u64 a, u64 a_len, u64 b, u64 b_len)
 	return a < b + b_len && b < a + a_len;
 }
 
+/* Does this kernel hold its CPUs and memory? */
+static bool kernel_holds(const struct popcorn_kernel *k)
+{
+	return k->state == POPCORN_BOOTING || k->state == POPCORN_STARTED;
+}
+
 /* Is this APIC ID lent to a secondary? Callers hold popcorn_lock or accept a race. */
 static bool apic_id_lent(u32 apic_id)
 {
-	unsigned int i;
+	unsigned int i, j;
 
-	for (i = 0; i < nr_kernels; i++)
-		if (kernels[i].apic_id == apic_id && kernels[i].state != POPCORN_FAILED)
-			return true;
+	for (i = 0; i < nr_kernels; i++) {
+		if (!kernel_holds(&kernels[i]))
+			continue;
+		for (j = 0; j < kernels[i].nr_cpus; j++)
+			if (kernels[i].apic_ids[j] == apic_id)
+				return true;
+	}
 	return false;
 }
 
@@ -152,6 +174,29 @@ static int check_cpu(u32 apic_id)
 	return -ENODEV;
 }
 
+static int check_cpus(const struct popcorn_boot *req)
+{
+	unsigned int i, j;
+	int ret;
+
+	if (!req->nr_cpus || req->nr_cpus > POPCORN_MAX_CPUS) {
+		pr_err("%u CPUs: a secondary has 1 to %u\n", req->nr_cpus, POPCORN_MAX_CPUS);
+		return -EINVAL;
+	}
+	for (i = 0; i < req->nr_cpus; i++) {
+		for (j = 0; j < i; j++) {
+			if (req->apic_ids[j] == req->apic_ids[i]) {
+				pr_err("APIC ID %u is named twice\n", req->apic_ids[i]);
+				return -EINVAL;
+			}
+		}
+		ret = check_cpu(req->apic_ids[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int check_memory(const struct popcorn_boot *req)
 {
 	u64 start = req->mem_start, size = req->mem_size;
@@ -181,7 +226,7 @@ static int check_memory(const struct popcorn_boot *req)
 	for (i = 0; i < nr_kernels; i++) {
 		const struct popcorn_kernel *k = &kernels[i];
 
-		if (k->state == POPCORN_FAILED)
+		if (!kernel_holds(k))
 			continue;
 		if (ranges_overlap(start, size, k->mem_start, k->mem_size) ||
 		    ranges_overlap(req->low_window, LOW_WINDOW_SIZE, k->low_window,
@@ -199,19 +244,42 @@ static long parse_bzimage(const u8 *head, u64 kernel_len, struct setup_header *h
 	size_t hdr_len = 0x0202 + head[0x0201] - SETUP_HDR_OFFSET;
 	unsigned int setup_sects;
 
-	if (hdr_len > sizeof(*hdr) || SETUP_HDR_OFFSET + hdr_len > BZIMAGE_HEADER_LEN)
+	if (hdr_len > sizeof(*hdr) || SETUP_HDR_OFFSET + hdr_len > BZIMAGE_HEADER_LEN) {
+		pr_err("kernel image: setup header of %zu bytes is not a bzImage's\n", hdr_len);
 		return -ENOEXEC;
+	}
 	memset(hdr, 0, sizeof(*hdr));
 	memcpy(hdr, head + SETUP_HDR_OFFSET, hdr_len);
 	if (hdr->header != 0x53726448 || hdr->version < 0x020c ||
 	    !(hdr->xloadflags & XLF_KERNEL_64) || !hdr->relocatable_kernel) {
-		pr_err("not a relocatable 64-bit bzImage (boot protocol 2.12+)\n");
+		pr_err("kernel image: not a relocatable 64-bit bzImage (boot protocol 2.12+)\n");
 		return -ENOEXEC;
 	}
 	setup_sects = hdr->setup_sects ? hdr->setup_sects : 4;
-	if ((setup_sects + 1) * 512 >= kernel_len)
+	if ((setup_sects + 1) * 512 >= kernel_len) {
+		pr_err("kernel image: truncated (%llu bytes)\n", kernel_len);
 		return -ENOEXEC;
+	}
 	return (setup_sects + 1) * 512;
+}
+
+/* An initramfs starts as a cpio archive or as one of the kernel's compressed formats. */
+static int check_initramfs(const u8 *part_initrd, u64 len)
+{
+	static const struct { u8 len; u8 magic[6]; } formats[] = {
+		{ 6, "070701" }, { 6, "070702" },		/* cpio, newc */
+		{ 2, "\x1f\x8b" }, { 3, "BZh" },		/* gzip, bzip2 */
+		{ 6, "\xfd\x37zXZ\0" }, { 2, "\x5d\0" },	/* xz, lzma */
+		{ 3, "\x89LZ" }, { 4, "\x02\x21\x4c\x18" },	/* lzo, lz4 */
+		{ 4, "\x28\xb5\x2f\xfd" },			/* zstd */
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(formats); i++)
+		if (len >= formats[i].len && !memcmp(part_initrd, formats[i].magic, formats[i].len))
+			return 0;
+	pr_err("initramfs: %llu bytes, neither a cpio archive nor compressed\n", len);
+	return -ENOEXEC;
 }
 
 /* Identity map of the low 4 GiB with 2 MiB pages; returns the PML4's address. */
@@ -261,7 +329,8 @@ static void fill_boot_params(struct boot_params *bp, const struct setup_header *
 	bp->e820_entries = 3;
 }
 
-static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id, u32 apic_id)
+static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
+		      const struct popcorn_boot *req)
 {
 	BUILD_BUG_ON(CTRL_OFFSET + sizeof(*ctrl) > HEAD_RESERVED);
 	memset(ctrl, 0, sizeof(*ctrl));
@@ -270,7 +339,9 @@ static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id, u32 ap
 	ctrl->size = sizeof(*ctrl);
 	ctrl->self_phys = phys;
 	ctrl->kernel_id = kernel_id;
-	ctrl->apic_id = apic_id;
+	ctrl->nr_cpus = req->nr_cpus;
+	memcpy(ctrl->apic_ids, req->apic_ids, sizeof(ctrl->apic_ids));
+	ctrl->bsp_apic_id = boot_cpu_physical_apicid;
 	ctrl->tsc_khz = tsc_khz;
 	ctrl->lapic_timer_period = lapic_timer_period;
 	ctrl->hz = HZ;
@@ -303,10 +374,10 @@ static void fill_trampoline(u8 *page, u64 boot_params, u64 entry, u64 cr3)
 	WRITE_ONCE(d->stage, 0);
 }
 
-static void send_init_sipi(u32 apic_id)
+/* INIT, asserted and deasserted: the CPU then waits for a start-up IPI. */
+static void send_init(u32 apic_id)
 {
 	unsigned long flags;
-	int i;
 
 	local_irq_save(flags);
 	apic_icr_write(APIC_INT_LEVELTRIG | APIC_INT_ASSERT | APIC_DM_INIT, apic_id);
@@ -316,6 +387,24 @@ static void send_init_sipi(u32 apic_id)
 	local_irq_save(flags);
 	apic_icr_write(APIC_INT_LEVELTRIG | APIC_DM_INIT, apic_id);
 	safe_apic_wait_icr_idle();
+	local_irq_restore(flags);
+}
+
+static void stop_cpus(const struct popcorn_kernel *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < k->nr_cpus; i++)
+		send_init(k->apic_ids[i]);
+}
+
+static void send_init_sipi(u32 apic_id)
+{
+	unsigned long flags;
+	int i;
+
+	send_init(apic_id);
+	local_irq_save(flags);
 	for (i = 0; i < 2; i++) {
 		apic_icr_write(APIC_DM_STARTUP | (TRAMPOLINE_PAGE >> 12), apic_id);
 		safe_apic_wait_icr_idle();
@@ -354,9 +443,13 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	ret = -ENOMEM;
 	if (!head || !hdr)
 		goto out;
+	ret = -ENOEXEC;
+	if (req->kernel_len < BZIMAGE_HEADER_LEN) {
+		pr_err("kernel image: %llu bytes, too short for a bzImage\n", req->kernel_len);
+		goto out;
+	}
 	ret = -EFAULT;
-	if (req->kernel_len < BZIMAGE_HEADER_LEN ||
-	    copy_from_user(head, u64_to_user_ptr(req->kernel_ptr), BZIMAGE_HEADER_LEN))
+	if (copy_from_user(head, u64_to_user_ptr(req->kernel_ptr), BZIMAGE_HEADER_LEN))
 		goto out;
 	pm_offset = parse_bzimage(head, req->kernel_len, hdr);
 	ret = pm_offset;
@@ -375,11 +468,15 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 			   pm_len) ||
 	    copy_from_user(part + initrd_off, u64_to_user_ptr(req->initrd_ptr), req->initrd_len))
 		goto out;
+	ret = check_initramfs(part + initrd_off, req->initrd_len);
+	if (ret)
+		goto out;
 	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
 				POPCORN_CMDLINE_MAX - CMDLINE_EXTRA);
 	if (ret < 0)
 		goto out;
 	if (ret == POPCORN_CMDLINE_MAX - CMDLINE_EXTRA) {
+		pr_err("command line: longer than %d bytes\n", POPCORN_CMDLINE_MAX - CMDLINE_EXTRA - 1);
 		ret = -E2BIG;
 		goto out;
 	}
@@ -399,6 +496,20 @@ out:
 	return ret;
 }
 
+/* The first slot that holds nothing (a stopped or failed kernel's), or a new one. */
+static struct popcorn_kernel *free_slot(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_kernels; i++)
+		if (!kernel_holds(&kernels[i]))
+			return &kernels[i];
+	if (nr_kernels == POPCORN_MAX_KERNELS)
+		return NULL;
+	kernels[nr_kernels].id = nr_kernels + 1;
+	return &kernels[nr_kernels++];
+}
+
 static int popcorn_boot_kernel(struct popcorn_boot *req)
 {
 	struct popcorn_kernel *k;
@@ -409,10 +520,7 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 	if (req->flags)
 		return -EINVAL;
 	mutex_lock(&popcorn_lock);
-	ret = -ENOSPC;
-	if (nr_kernels == POPCORN_MAX_KERNELS)
-		goto unlock;
-	ret = check_cpu(req->apic_id);
+	ret = check_cpus(req);
 	if (!ret)
 		ret = check_memory(req);
 	if (ret)
@@ -428,41 +536,79 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 	ret = load_images(part, req, &entry);
 	if (ret)
 		goto unmap_page;
+	ret = -ENOSPC;
+	k = free_slot();
+	if (!k) {
+		pr_err("all %u kernel slots hold a kernel\n", POPCORN_MAX_KERNELS);
+		goto unmap_page;
+	}
+	if (k->ctrl)
+		memunmap(k->ctrl);	/* the slot's last kernel, stopped: its console is gone */
+	ret = -ENOMEM;
+	k->ctrl = memremap(req->mem_start + CTRL_OFFSET, sizeof(*k->ctrl), MEMREMAP_WB);
+	if (!k->ctrl) {
+		k->state = POPCORN_STOPPED;
+		goto unmap_page;
+	}
 	cr3 = build_page_tables(part + PGTABLE_OFFSET, req->mem_start + PGTABLE_OFFSET);
 	fill_trampoline(page, req->mem_start + BP_OFFSET, entry, cr3);
-	fill_ctrl((struct popcorn_ctrl *)(part + CTRL_OFFSET), req->mem_start + CTRL_OFFSET,
-		  nr_kernels + 1, req->apic_id);
-
-	k = &kernels[nr_kernels];
-	k->ctrl = memremap(req->mem_start + CTRL_OFFSET, sizeof(*k->ctrl), MEMREMAP_WB);
-	ret = -ENOMEM;
-	if (!k->ctrl)
-		goto unmap_page;
-	k->id = nr_kernels + 1;
-	k->apic_id = req->apic_id;
+	fill_ctrl(k->ctrl, req->mem_start + CTRL_OFFSET, k->id, req);
+	k->nr_cpus = req->nr_cpus;
+	memcpy(k->apic_ids, req->apic_ids, sizeof(k->apic_ids));
 	k->low_window = req->low_window;
 	k->mem_start = req->mem_start;
 	k->mem_size = req->mem_size;
-	k->state = POPCORN_BOOTING;
-	nr_kernels++;	/* lent from here on: the hotplug veto sees it */
+	k->state = POPCORN_BOOTING;	/* lent from here on: the hotplug veto sees it */
 
-	pr_info("kernel %u: booting on APIC ID %u, memory %#llx-%#llx\n", k->id, k->apic_id,
-		k->mem_start, k->mem_start + k->mem_size - 1);
+	pr_info("kernel %u: booting on %u CPU(s) from APIC ID %u, memory %#llx-%#llx\n",
+		k->id, k->nr_cpus, k->apic_ids[0], k->mem_start,
+		k->mem_start + k->mem_size - 1);
 	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
 	k->kick_ns = ktime_get_ns();
 	k->up_ns = 0;
 	k->con_tail = 0;
 	k->con_resyncs = 0;
-	send_init_sipi(req->apic_id);
-	ret = wait_trampoline(page, req->apic_id);
-	k->state = ret ? POPCORN_FAILED : POPCORN_STARTED;
-	req->kernel_id = k->id;
-	if (!ret)
+	send_init_sipi(k->apic_ids[0]);
+	ret = wait_trampoline(page, k->apic_ids[0]);
+	if (ret) {
+		stop_cpus(k);
+		k->state = POPCORN_FAILED;
+	} else {
+		k->state = POPCORN_STARTED;
 		schedule_delayed_work(&monitor_work, 0);
+	}
+	req->kernel_id = k->id;
 unmap_page:
 	memunmap(page);
 unmap_part:
 	memunmap(part);
+unlock:
+	mutex_unlock(&popcorn_lock);
+	return ret;
+}
+
+static int popcorn_stop_kernel(const struct popcorn_stop *req)
+{
+	struct popcorn_kernel *k;
+	int ret = 0;
+
+	if (req->flags)
+		return -EINVAL;
+	mutex_lock(&popcorn_lock);
+	if (!req->kernel_id || req->kernel_id > nr_kernels) {
+		pr_err("no kernel %u\n", req->kernel_id);
+		ret = -ENOENT;
+		goto unlock;
+	}
+	k = &kernels[req->kernel_id - 1];
+	if (!kernel_holds(k)) {
+		pr_err("kernel %u is %s already\n", k->id, state_names[k->state]);
+		ret = -EALREADY;
+		goto unlock;
+	}
+	stop_cpus(k);
+	k->state = POPCORN_STOPPED;
+	pr_info("kernel %u: stopped; its CPUs and memory can boot a new kernel\n", k->id);
 unlock:
 	mutex_unlock(&popcorn_lock);
 	return ret;
@@ -515,6 +661,7 @@ unlock:
 static long popcorn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct popcorn_console con;
+	struct popcorn_stop stop;
 	struct popcorn_boot req;
 	int ret;
 
@@ -535,6 +682,10 @@ static long popcorn_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		if (!ret && copy_to_user((void __user *)arg, &con, sizeof(con)))
 			return -EFAULT;
 		return ret;
+	case POPCORN_IOC_STOP:
+		if (copy_from_user(&stop, (void __user *)arg, sizeof(stop)))
+			return -EFAULT;
+		return popcorn_stop_kernel(&stop);
 	default:
 		return -ENOTTY;
 	}
@@ -602,11 +753,15 @@ static int popcorn_show(struct seq_file *m, void *v)
 	unsigned int i;
 
 	mutex_lock(&popcorn_lock);
-	seq_puts(m, "id apic_id mem_start mem_end low_window state kick_to_up_us heartbeat\n");
+	seq_puts(m, "id apic_ids mem_start mem_end low_window state kick_to_up_us heartbeat\n");
 	for (i = 0; i < nr_kernels; i++) {
 		const struct popcorn_kernel *k = &kernels[i];
+		unsigned int j;
 
-		seq_printf(m, "%u %u %#llx %#llx %#x %s %lld %llu\n", k->id, k->apic_id,
+		seq_printf(m, "%u ", k->id);
+		for (j = 0; j < k->nr_cpus; j++)
+			seq_printf(m, "%s%u", j ? "," : "", k->apic_ids[j]);
+		seq_printf(m, " %#llx %#llx %#x %s %lld %llu\n",
 			   k->mem_start, k->mem_start + k->mem_size - 1, k->low_window,
 			   kernel_state(k),
 			   k->up_ns ? (s64)((k->up_ns - k->kick_ns) / 1000) : -1LL,

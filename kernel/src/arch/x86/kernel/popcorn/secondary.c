@@ -3,11 +3,12 @@
  * Popcorn multikernel: the secondary kernel's platform.
  *
  * A kernel started by the Popcorn loader finds popcorn_ctrl=<phys> on its command
- * line. It then owns only its own CPU and memory, so everything that would touch
+ * line. It then owns only its own CPUs and memory, so everything that would touch
  * state shared with the primary is switched off before it is used: no 8259 PIC, no
  * PIT or HPET (the TSC frequency and the LAPIC timer period come from the primary),
  * no RTC/CMOS, no i8042, no IOAPIC, no ACPI, no PCI, no MP table scan (only its own
- * APIC ID is registered). Restart, power-off and halt stop its own CPUs only, and
+ * APIC IDs, from the control page, are registered; it wakes them itself, from its
+ * own low-memory window, and never sends INIT to the machine's real BSP). Restart, power-off and halt stop its own CPUs only, and
  * report it in the control page; so does a panic. A heartbeat counter in the control
  * page tells the primary that this kernel is alive.
  */
@@ -51,8 +52,11 @@ static void __init popcorn_timer_init(void)
 
 static void __init popcorn_parse_smp_config(void)
 {
+	unsigned int i;
+
 	register_lapic_address(APIC_DEFAULT_PHYS_BASE);
-	topology_register_apic(handover.apic_id, CPU_ACPIID_INVALID, true);
+	for (i = 0; i < handover.nr_cpus; i++)
+		topology_register_apic(handover.apic_ids[i], CPU_ACPIID_INVALID, true);
 	smp_found_config = 1;
 }
 
@@ -117,6 +121,7 @@ static void popcorn_heartbeat(struct work_struct *work)
 static int __init popcorn_read_handover(u64 phys)
 {
 	struct popcorn_ctrl *page = early_memremap(phys, sizeof(*page));
+	unsigned int i;
 
 	if (!page)
 		return -ENOMEM;
@@ -124,8 +129,12 @@ static int __init popcorn_read_handover(u64 phys)
 	early_memunmap(page, sizeof(*page));
 	if (handover.magic != POPCORN_CTRL_MAGIC || handover.self_phys != phys ||
 	    handover.version != POPCORN_CTRL_VERSION || handover.size < sizeof(handover) ||
-	    !handover.tsc_khz || !handover.lapic_timer_period || !handover.hz || !handover.lpj)
+	    !handover.tsc_khz || !handover.lapic_timer_period || !handover.hz || !handover.lpj ||
+	    !handover.nr_cpus || handover.nr_cpus > POPCORN_MAX_CPUS)
 		return -EINVAL;
+	for (i = 0; i < handover.nr_cpus; i++)
+		if (handover.apic_ids[i] == handover.bsp_apic_id)
+			return -EINVAL;	/* INIT to it would reset the machine */
 	return 0;
 }
 
@@ -156,13 +165,15 @@ static int __init popcorn_ctrl_setup(char *arg)
 	machine_ops.emergency_restart		= popcorn_emergency_restart;
 	machine_ops.power_off			= popcorn_stop;
 	setup_force_cpu_cap(X86_FEATURE_TSC_KNOWN_FREQ);
+	/* It boots on an AP: the BSP is the primary's, not a sign of a crash kernel. */
+	topology_set_real_bsp(handover.bsp_apic_id);
 	/* As pci=off, and before the early PCI quirks scan bus 0 through port 0xcf8. */
 	pci_probe = 0;
 	/* No IOAPIC and no ACPI tables: they describe the whole machine. */
 	ioapic_is_disabled = true;
 	disable_acpi();
-	pr_info("secondary kernel %u on APIC ID %u, control page %#llx\n",
-		handover.kernel_id, handover.apic_id, phys);
+	pr_info("secondary kernel %u on %u CPU(s) from APIC ID %u, control page %#llx\n",
+		handover.kernel_id, handover.nr_cpus, handover.apic_ids[0], phys);
 	return 0;
 }
 early_param("popcorn_ctrl", popcorn_ctrl_setup);
