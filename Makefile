@@ -7,7 +7,7 @@ CORES ?= all
 SNAKEMAKE := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/workflow
 
-.PHONY: setup debian-packages run report test clean
+.PHONY: setup debian-packages run report shell test clean
 
 setup: debian-packages $(VENV)/.installed
 
@@ -28,6 +28,12 @@ run: setup
 
 report: setup
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+
+# The multikernel machine of the config (or CONFIG=file on top of it) with the
+# primary's console on this terminal. The QEMU command is in results/interactive.sh.
+shell: setup
+	$(SNAKEMAKE) --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG)) results/interactive.sh
+	sh results/interactive.sh
 
 test: setup
 	$(VENV)/bin/pytest

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import REPO
 from popart.console import boots, parse_console
+from popart.machines import kernel_cmdline
+from popart.targets.qemu import Machine, QemuTarget, RunStatus, Timeouts
 
 pytestmark = pytest.mark.e2e
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow/Snakefile")]
@@ -184,3 +186,80 @@ def test_the_panicked_secondary_boots_again_on_the_same_cpus_and_memory(isolatio
     assert again.ended and again.rc == 0 and not again.panic
     assert again.values["apic_ids"] == "3;4"
     assert again.values["mem_ranges"] == "00030000-0003ffff;46100000-4bffffff"
+
+
+# The machine's shared devices that a secondary must leave alone; QEMU traces them only
+# in the windows that the guest script names (guest/exp/platform.sh).
+SHARED_DEVICE_EVENTS = ("pic_ioport_write", "ioapic_mem_write", "pckbd_*", "pci_cfg_write",
+                        "pci_cfg_read")
+# What the primary, the same kernel image, logs when it drives those devices itself.
+LEGACY_PROBES = ("i8042", "rtc_cmos", "PIT", "hpet", "IOAPIC", "pci 0000")
+
+
+@pytest.fixture(scope="session")
+def platform_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
+    run_dir = tmp_path_factory.mktemp("platform")
+    results = boot_run / "results"
+    accel = json.loads((results / "accel.json").read_text())["accel"]
+    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
+                cmdline=kernel_cmdline("platform", "maxcpus=1 memmap=256M$0x40000000 "
+                                       "memmap=128K$0x20000 nokaslr no_ipi_broadcast=1"),
+                vcpus=4, mem_mib=1280, accel=accel, trace_events=SHARED_DEVICE_EVENTS)
+    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=300, shutdown_s=30), run_dir)
+    assert status.status == "ok", status.reason
+    return run_dir, status
+
+
+def test_a_booting_secondary_leaves_the_shared_devices_alone(platform_run):
+    run_dir, status = platform_run
+    assert status.values["boot_rc"] == "0" and status.values["k1_state"] == "running"
+    assert set(status.traces) == {"secondary-boot", "control"}
+    assert status.traces["secondary-boot"] == {}, (run_dir / "trace-secondary-boot.log")
+    # The same tracing saw the primary write PCI configuration space on purpose.
+    assert status.values["control_rc"] == "0"
+    assert status.traces["control"].get("pci_cfg_write", 0) >= 1
+    secondary = (run_dir / "console-k1.log").read_text()
+    primary = "\n".join(line for line in (run_dir / "console.log").read_text().splitlines()
+                        if not line.startswith("@@K"))
+    assert "smp: Brought up 1 node, 2 CPUs" in secondary
+    assert "@@POPCORN:END exp=platform-secondary rc=0" in secondary
+    # The primary probes these devices; the secondary, same image, never does.
+    for probe in ("i8042", "rtc_cmos"):
+        assert probe in primary
+    for probe in LEGACY_PROBES:
+        assert probe not in secondary, probe
+    assert "Calibrating delay loop (skipped)" in secondary
+    sleep_s = float(parse_console(secondary).values["sleep_1_s"])
+    assert 0.9 < sleep_s < 3.0
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("cpu_online", "APIC ID 0 is CPU 0, online in the primary"),
+    ("cpu_lent", "APIC ID 2 already runs a secondary"),
+    ("cpu_absent", "APIC ID 9 is not a present CPU"),
+    ("cpu_twice", "APIC ID 3 is named twice"),
+    ("mem_primary", "partition 0x1000000-0x4ffffff is not reserved at boot"),
+    ("mem_outside_ram", "partition 0xc0000000-0xc3ffffff is not reserved at boot"),
+    ("mem_secondary", "memory of kernel 1 overlaps the request"),
+    ("mem_firmware", "partition 0x4c000000-0x4fffffff is not all RAM in the firmware's"),
+    ("low_secondary", "memory of kernel 1 overlaps the request"),
+    ("kernel_missing", "/boot/missing: No such file or directory"),
+    ("kernel_corrupt", "kernel image: not a relocatable 64-bit bzImage"),
+    ("initrd_corrupt", "initramfs: 65536 bytes, neither a cpio archive nor compressed"),
+    ("cmdline_too_long", "command line: longer than 4031 bytes"),
+    ("stop_unknown", "no kernel 9"),
+    ("stop_twice", "kernel 1 is stopped already"),
+    ("online_lent", "Device or resource busy"),
+])
+def test_bad_requests_get_one_line_and_change_nothing(platform_run, case, reason):
+    outcome = platform_run[1].values[f"bad_{case}"]
+    assert outcome.startswith("rc=1 lines=1 unchanged=yes "), outcome
+    assert reason in outcome, outcome
+
+
+def test_a_stopped_secondarys_cpu_is_the_primarys_again(platform_run):
+    values = platform_run[1].values
+    assert values["cpu1_online"] == "0"  # after the refused onlining
+    assert (values["stop_rc"], values["k1_stopped_state"]) == ("0", "stopped")
+    assert values["online_after_stop_rc"] == "0"
+    assert values["primary_online_cpus"] == "0-1"

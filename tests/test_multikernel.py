@@ -32,7 +32,7 @@ def run_dir(tmp_path, secondaries, primary_status="ok"):
 
 def test_layout_reserves_one_block_and_names_limits():
     plan = layout({"secondaries": 3, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1})
-    assert plan["vcpus"] == 4 and plan["mem_mib"] == 1024 + 384
+    assert plan["vcpus"] == 4 and plan["mem_mib"] == 1024 + 384 + 16
     assert "maxcpus=1 memmap=384M$0x40000000 memmap=192K$0x20000" in plan["append"]
     with pytest.raises(ConfigError, match="experiments.multikernel.secondaries: at most 7"):
         layout({"secondaries": 8, "mem_mib_per_secondary": 64, "cpus_per_secondary": 1})

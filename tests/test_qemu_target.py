@@ -109,3 +109,23 @@ def test_sigterm_stops_the_vm_and_leaves_an_error_status(fake_qemu, tmp_path):
     assert status["reason"] == "stopped by the host (SIGTERM) in the boot stage"
     alive = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
     assert alive.stdout == ""
+
+
+def test_trace_events_are_on_only_inside_the_guests_window(fake_qemu, tmp_path):
+    from dataclasses import replace
+
+    m = replace(MACHINE, trace_events=("pic_ioport_write", "pci_cfg_write"))
+    status = QemuTarget(fake_qemu("trace")).run(m, QUICK, tmp_path)
+    assert status.status == "ok", status.reason
+    assert status.traces == {"win": {"pci_cfg_write": 1, "pic_ioport_write": 1}}
+    window = (tmp_path / "trace-win.log").read_text()
+    assert window == "pci_cfg_write addr 0x1 val 0x2\npic_ioport_write addr 0x1 val 0x2\n"
+    assert json.loads((tmp_path / "status.json").read_text())["traces"] == status.traces
+
+
+def test_event_counts_read_both_log_formats():
+    from popart.targets.trace import count_events
+
+    text = "pic_ioport_write master 1\n123@1700000000.000001:pic_ioport_write master 0\n"
+    assert count_events(text + "ioapic_mem_write x\n") == {"ioapic_mem_write": 1,
+                                                          "pic_ioport_write": 2}

@@ -11,6 +11,9 @@ log, and behaves as FAKE_QEMU_MODE says:
   panic       panics and resets (QEMU with -no-reboot then exits)
   panic-stay  panics and stays halted
   crash       exits at once with an error, before making the QMP socket
+  trace       like ok, but the guest opens trace window "win" and then closes it; a
+              device line is logged (-D file) for each event enabled over QMP, once
+              inside the window and once after it
 """
 import asyncio
 import json
@@ -35,6 +38,8 @@ class Fake:
         self.cmdline = option(argv, "-append")
         self.exp = next((w.split("=", 1)[1] for w in self.cmdline.split()
                          if w.startswith("popcorn.exp=")), "none")
+        self.debug_log = option(argv, "-D")
+        self.enabled: set[str] = set()
         self.writers: list[asyncio.StreamWriter] = []
         self.done = asyncio.Event()
 
@@ -70,6 +75,9 @@ class Fake:
         reply: dict = {"return": {}}
         if msg["execute"] == "query-status":
             reply = {"return": {"status": "running", "running": True}}
+        if msg["execute"] == "trace-event-set-state":
+            args = msg["arguments"]
+            (self.enabled.add if args["enable"] else self.enabled.discard)(args["name"])
         if "id" in msg:
             reply["id"] = msg["id"]
         writer.write(json.dumps(reply).encode() + b"\n")
@@ -95,6 +103,13 @@ class Fake:
             return
         self.say("[    1.3] random kernel message @@POPCORN:KV kernel_release=6.12.0-fake")
         self.say("@@POPCORN:KV probe=ok")
+        if self.mode == "trace":
+            for window in ("win", "off"):
+                self.say(f"@@POPCORN:KV trace={window}")
+                await asyncio.sleep(0.5)  # as a guest waits for the host to act
+                with open(self.debug_log, "a") as log:
+                    for name in sorted(self.enabled):
+                        log.write(f"{name} addr 0x1 val 0x2\n")
         self.say(f"@@POPCORN:END exp={self.exp} rc={3 if self.mode == 'rc' else 0}")
         if self.mode == "hang-off":
             return

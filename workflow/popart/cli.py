@@ -60,6 +60,20 @@ def cmd_multikernel_run(a: argparse.Namespace) -> None:
     _run_on_target(a, run_multikernel)
 
 
+def cmd_interactive_command(a: argparse.Namespace) -> None:
+    """A script that starts the multikernel machine with its console on the terminal."""
+    import shlex
+    from .experiments.multikernel import multikernel_machine
+    from .hosttools import require
+    from .targets.qemu import interactive_argv
+    m = multikernel_machine(json.loads(a.config), Path(a.kernel).resolve(),
+                            Path(a.initrd).resolve(), read_json(a.accel)["accel"], "shell")
+    argv = interactive_argv(require("qemu-system-x86_64"), m)
+    atomic_write_text(a.out, "#!/bin/sh\n"
+                      f"# {m.vcpus} vCPUs, {m.mem_mib} MiB, {m.accel}. Ctrl-a x quits QEMU.\n"
+                      f"exec {shlex.join(argv)}\n")
+
+
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
     from .experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
     secondaries = json.loads(a.multikernel)["secondaries"]
@@ -152,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
             ("--accel", req), ("--run-dir", req), qemu_binary)
     command("multikernel-run", cmd_multikernel_run, ("--config", req), ("--kernel", req),
             ("--initrd", req), ("--accel", req), ("--run-dir", req), qemu_binary)
+    command("interactive-command", cmd_interactive_command, ("--config", req),
+            ("--kernel", req), ("--initrd", req), ("--accel", req), ("--out", req))
     command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),
             ("--run-dir", req), ("--out", req), ("--partition", req))
     command("multikernel-report", cmd_multikernel_report, ("--csv", req), ("--table", req),

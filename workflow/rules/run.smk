@@ -69,3 +69,22 @@ rule multikernel_run:
         "{POPART} multikernel-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --run-dir results/boot/multikernel"
         " 2>&1 | tee {log}"
+
+
+# Not part of `all`: `make shell` builds this and runs it, for trying things by hand.
+rule interactive_command:
+    input:
+        **BOOT_INPUTS,
+        accel="results/accel.json",
+    output:
+        "results/interactive.sh",
+    params:
+        config=as_json(
+            {
+                "qemu": config["qemu"],
+                "experiments": {"multikernel": config["experiments"]["multikernel"]},
+            }
+        ),
+    shell:
+        "{POPART} interactive-command --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --out {output}"

@@ -7,13 +7,15 @@ from ..console import boots, parse_console
 from ..errors import ConfigError
 from ..fsutil import read_json
 from ..machines import machine, timeouts
-from ..targets.qemu import QemuTarget, RunStatus
+from ..targets.qemu import Machine, QemuTarget, RunStatus
 from . import reported_number
 
 PARTITION_BASE = 0x40000000   # the primary keeps the first GiB
 PRIMARY_MIB = 1024
 LOW_WINDOW_BASE = 0x20000
 LOW_WINDOWS = 7               # 64 KiB windows from 0x20000, below the primary's trampoline
+FIRMWARE_MIB = 16             # RAM above the partitions: the firmware keeps its ACPI
+                              # tables at the top of low RAM, and those are never lent
 TOP_MIB = 3072                # partitions stay below the PCI hole (and 4 GiB)
 COLUMNS = ["accel", "timebase", "status", "reason", "kernel_id", "role", "apic_ids",
            "mem_ranges", "mem_mib", "kernel_release", "boot_s", "kick_to_up_s", "host_cores"]
@@ -28,12 +30,12 @@ def layout(mk: dict) -> dict:
     if mk.get("panic_kernel") is not None and mk["panic_kernel"] > k:
         raise ConfigError(f"experiments.multikernel.panic_kernel: {mk['panic_kernel']} is not "
                           f"one of the {k} secondaries")
-    if PRIMARY_MIB + k * mib > TOP_MIB:
+    if PRIMARY_MIB + k * mib + FIRMWARE_MIB > TOP_MIB:
         raise ConfigError(f"experiments.multikernel: {k} x {mib} MiB does not fit below "
                           f"{TOP_MIB} MiB; use fewer or smaller secondaries")
     return {
         "vcpus": 1 + k * cpus,
-        "mem_mib": PRIMARY_MIB + k * mib,
+        "mem_mib": PRIMARY_MIB + k * mib + FIRMWARE_MIB,
         # The partitions and the secondaries' low windows are not the primary's RAM.
         "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
                    f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
@@ -42,11 +44,16 @@ def layout(mk: dict) -> dict:
     }
 
 
-def run_multikernel(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-                    target: QemuTarget) -> RunStatus:
+def multikernel_machine(config: dict, kernel: Path, initrd: Path, accel: str,
+                        experiment: str = "multikernel") -> Machine:
     plan = layout(config["experiments"]["multikernel"])
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {plan['append']}"}
-    m = machine(qemu, kernel, initrd, accel, "multikernel", plan["vcpus"], plan["mem_mib"])
+    return machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"])
+
+
+def run_multikernel(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+                    target: QemuTarget) -> RunStatus:
+    m = multikernel_machine(config, kernel, initrd, accel)
     return target.run(m, timeouts(config["qemu"]), run_dir)
 
 

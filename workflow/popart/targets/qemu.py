@@ -23,6 +23,7 @@ from ..console import ConsoleFollower, ConsoleReport, split_secondaries
 from ..errors import TargetError
 from ..fsutil import atomic_write_json
 from ..hosttools import require
+from .trace import TraceWindows
 
 # Set by the CLI's SIGTERM handler: the run stops at its next poll, tears QEMU down and
 # records why. A flag, not an exception: a signal may arrive inside a QMP call.
@@ -47,6 +48,7 @@ class Machine:
     machine: str = "pc"
     cpu: str = "max"
     serial_ports: int = 1
+    trace_events: tuple[str, ...] = ()  # QEMU trace events for the guest's trace windows
 
     @property
     def timebase(self) -> str:
@@ -73,6 +75,7 @@ class RunStatus:
     qemu_exit: int | None = None
     shutdown_reason: str | None = None  # from QMP's SHUTDOWN event
     values: dict[str, str] = field(default_factory=dict)
+    traces: dict[str, dict[str, int]] = field(default_factory=dict)  # window -> event counts
     argv: list[str] = field(default_factory=list)
 
 
@@ -80,18 +83,29 @@ def console_path(run_dir: Path, port: int) -> Path:
     return run_dir / ("console.log" if port == 0 else f"console-ttyS{port}.log")
 
 
-def qemu_argv(binary: str, m: Machine, run_dir: Path, qmp_socket: Path) -> list[str]:
+def machine_argv(binary: str, m: Machine) -> list[str]:
+    """The virtual machine itself, without its consoles or monitor."""
     argv = [binary, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-machine", m.machine, "-smp", str(m.vcpus), "-m", f"{m.mem_mib}M",
-            "-kernel", str(m.kernel), "-initrd", str(m.initrd), "-append", m.cmdline,
-            "-qmp", f"unix:{qmp_socket},server=on,wait=off",
-            "-D", str(run_dir / "qemu-debug.log")]
+            "-kernel", str(m.kernel), "-initrd", str(m.initrd), "-append", m.cmdline]
     if m.accel == "kvm":
         argv += ["-accel", "kvm", "-cpu", "host"]
     elif m.icount is not None:
         argv += ["-accel", "tcg", "-cpu", m.cpu, "-icount", f"shift={m.icount},sleep=off"]
     else:
         argv += ["-accel", "tcg,thread=multi", "-cpu", m.cpu]
+    return argv
+
+
+def interactive_argv(binary: str, m: Machine) -> list[str]:
+    """The console on this terminal (Ctrl-a x quits QEMU, Ctrl-a c its monitor)."""
+    return [*machine_argv(binary, m), "-serial", "mon:stdio"]
+
+
+def qemu_argv(binary: str, m: Machine, run_dir: Path, qmp_socket: Path) -> list[str]:
+    """A measured run: QMP, a debug log (and trace windows), a log file per serial port."""
+    argv = [*machine_argv(binary, m), "-qmp", f"unix:{qmp_socket},server=on,wait=off",
+            "-D", str(run_dir / "qemu-debug.log")]
     for port in range(m.serial_ports):
         argv += ["-chardev", f"file,id=ser{port},path={console_path(run_dir, port)}",
                  "-serial", f"chardev:ser{port}"]
@@ -105,8 +119,9 @@ class QemuTarget:
     def run(self, m: Machine, timeouts: Timeouts, run_dir: Path) -> RunStatus:
         binary = require(self.binary) if "/" not in self.binary else self.binary
         run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in run_dir.glob("console*.log"):
-            stale.unlink()
+        for pattern in ("console*.log", "trace-*.log"):
+            for stale in run_dir.glob(pattern):
+                stale.unlink()
         for port in range(m.serial_ports):  # exists even if QEMU never starts
             console_path(run_dir, port).touch()
         sockdir = Path(tempfile.mkdtemp(prefix="popcorn-qmp-"))
@@ -123,15 +138,18 @@ class QemuTarget:
                                     stderr=subprocess.STDOUT, start_new_session=True)
         qmp = None
         console = ConsoleFollower(console_path(run_dir, 0))
+        traces = TraceWindows(m.trace_events, run_dir / "qemu-debug.log", run_dir)
         try:
             qmp = _connect_qmp(sockdir / "qmp.sock", proc)
             if qmp is None:
                 status.status, status.reason = "error", _early_exit_reason(proc, run_dir)
             else:
-                _watch(proc, qmp, console, timeouts, status, started)
+                _watch(proc, qmp, console, traces, timeouts, status, started)
         except TargetError as e:
             status.status, status.reason = "error", e.args[0]
         finally:
+            traces.close(qmp if proc.poll() is None else None)
+            status.traces = traces.counts
             status.shutdown_reason = _teardown(proc, qmp) or status.shutdown_reason
             status.qemu_exit = proc.returncode
             status.wall_s = round(time.monotonic() - started, 3)
@@ -183,7 +201,8 @@ STAGE_MARKER = {"boot": "init start marker", "run": "experiment end marker",
 
 
 def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFollower,
-           timeouts: Timeouts, status: RunStatus, started: float) -> None:
+           traces: TraceWindows, timeouts: Timeouts, status: RunStatus,
+           started: float) -> None:
     """Follows the guest through its stages until it ends, panics, or a stage times out."""
     limits = {"boot": timeouts.boot_s, "run": timeouts.run_s, "shutdown": timeouts.shutdown_s}
     status.stage = "boot"
@@ -197,6 +216,8 @@ def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFol
         exited = proc.poll() is not None  # before reading: the last lines are then in
         report = console.poll(final=exited)
         now = time.monotonic()
+        if not exited:
+            traces.follow(qmp, report.values.get("trace"))
         if report.panic and panic_seen is None:
             status.status, status.reason = "panic", report.panic
             panic_seen = now

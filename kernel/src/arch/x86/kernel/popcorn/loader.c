@@ -36,6 +36,7 @@
 #include <linux/workqueue.h>
 #include <asm/apic.h>
 #include <asm/bootparam.h>
+#include <asm/e820/api.h>
 #include <asm/e820/types.h>
 #include <asm/popcorn.h>
 #include <asm/tsc.h>
@@ -197,6 +198,25 @@ static int check_cpus(const struct popcorn_boot *req)
 	return 0;
 }
 
+/*
+ * Is [start, start + size) all RAM in the firmware's own map? memmap= turns any range
+ * into "reserved", also a hole or the firmware's ACPI tables, which must never be lent.
+ */
+static bool firmware_ram(u64 start, u64 size)
+{
+	u64 covered = 0;
+	int i;
+
+	for (i = 0; i < e820_table_firmware->nr_entries; i++) {
+		const struct e820_entry *e = &e820_table_firmware->entries[i];
+		u64 from = max(start, e->addr), to = min(start + size, e->addr + e->size);
+
+		if (e->type == E820_TYPE_RAM && from < to)
+			covered += to - from;
+	}
+	return covered == size;	/* the sanitized map's entries do not overlap */
+}
+
 static int check_memory(const struct popcorn_boot *req)
 {
 	u64 start = req->mem_start, size = req->mem_size;
@@ -217,9 +237,15 @@ static int check_memory(const struct popcorn_boot *req)
 		       start, start + size - 1);
 		return -EINVAL;
 	}
+	if (!firmware_ram(start, size)) {
+		pr_err("partition %#llx-%#llx is not all RAM in the firmware's memory map\n",
+		       start, start + size - 1);
+		return -EINVAL;
+	}
 	if (!IS_ALIGNED(req->low_window, LOW_WINDOW_SIZE) || req->low_window < LOW_WINDOW_MIN ||
-	    req->low_window + LOW_WINDOW_SIZE > LOW_WINDOW_MAX) {
-		pr_err("low window %#x: must be 64 KiB aligned within %#lx-%#lx\n",
+	    req->low_window + LOW_WINDOW_SIZE > LOW_WINDOW_MAX ||
+	    !firmware_ram(req->low_window, LOW_WINDOW_SIZE)) {
+		pr_err("low window %#x: must be 64 KiB aligned RAM within %#lx-%#lx\n",
 		       req->low_window, LOW_WINDOW_MIN, LOW_WINDOW_MAX - 1);
 		return -EINVAL;
 	}
