@@ -53,8 +53,8 @@ def test_ranges_parse_inclusive_hex():
 
 
 def test_disjoint_kernels_give_ok_rows(tmp_path):
-    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;40100000-47ffffff", "stopped"),
-                           2: ("2", "00030000-0003ffff;48100000-4fffffff", "stopped")})
+    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;40100000-47ffffff", "halted"),
+                           2: ("2", "00030000-0003ffff;48100000-4fffffff", "halted")})
     rows = multikernel_rows(d, 2)
     assert [r["status"] for r in rows] == ["ok", "ok", "ok"]
     assert rows[1]["mem_mib"] == pytest.approx(127 + 0.0625, abs=1e-3)
@@ -65,8 +65,8 @@ def test_disjoint_kernels_give_ok_rows(tmp_path):
 
 
 def test_overlapping_reports_are_found(tmp_path):
-    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;3ff00000-47ffffff", "stopped"),
-                           2: ("1", "00030000-0003ffff;48100000-4fffffff", "stopped")})
+    d = run_dir(tmp_path, {1: ("1", "00020000-0002ffff;3ff00000-47ffffff", "halted"),
+                           2: ("1", "00030000-0003ffff;48100000-4fffffff", "halted")})
     check = partition_check(multikernel_rows(d, 2), 3)
     assert not check["disjoint"]
     kinds = sorted(o["kind"] for o in check["overlaps"])
@@ -77,7 +77,7 @@ def test_overlapping_reports_are_found(tmp_path):
 
 def test_silent_or_panicked_secondaries_are_rows_with_status(tmp_path):
     d = run_dir(tmp_path, {1: ("1", None, "booting"), 2: ("2", None, "panicked"),
-                           3: ("3", None, "stopped")})
+                           3: ("3", None, "halted")})
     rows = multikernel_rows(d, 3)
     assert [r["status"] for r in rows] == ["ok", "timeout", "panic", "error"]
     assert partition_check(rows, 4)["kernels_up"] == 1

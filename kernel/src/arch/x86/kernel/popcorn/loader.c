@@ -741,7 +741,7 @@ static const char *kernel_state(const struct popcorn_kernel *k)
 	case POPCORN_CTRL_RUNNING:
 		return "running";
 	case POPCORN_CTRL_STOPPED:
-		return "stopped";
+		return "halted";	/* by itself; it holds its CPUs until stopped */
 	case POPCORN_CTRL_PANICKED:
 		return "panicked";
 	default:
