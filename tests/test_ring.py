@@ -1,0 +1,32 @@
+"""The kernel's inter-kernel message ring, the same C source compiled for user space."""
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+RING_DIR = REPO / "kernel/src/arch/x86/kernel/popcorn"
+
+
+@pytest.fixture(scope="module")
+def ring_test(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("ring") / "ring_test"
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
+                    f"-I{REPO / 'tests/ring'}", f"-I{RING_DIR}", str(REPO / "tests/ring/ring_test.c"),
+                    str(RING_DIR / "ring.c"), "-o", str(out)], check=True)
+    return str(out)
+
+
+def test_ring_rules_sizes_full_ring_and_malformed_input(ring_test):
+    result = subprocess.run([ring_test, "unit"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.count("\nok ") + result.stdout.startswith("ok ") == 4
+
+
+def test_concurrent_producer_and_consumer_lose_nothing(ring_test):
+    result = subprocess.run([ring_test, "concurrent", "100000"], capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert result.returncode == 0, result.stdout
+    counts = dict(f.split("=") for f in result.stdout.splitlines()[0].split())
+    assert counts["received"] == counts["sent"] == "100000"
+    assert counts["corrupted"] == counts["out_of_order"] == counts["malformed"] == "0"
