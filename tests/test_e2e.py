@@ -263,3 +263,32 @@ def test_a_stopped_secondarys_cpu_is_the_primarys_again(platform_run):
     assert (values["stop_rc"], values["k1_stopped_state"]) == ("0", "stopped")
     assert values["online_after_stop_rc"] == "0"
     assert values["primary_online_cpus"] == "0-1"
+
+
+@pytest.fixture(scope="session")
+def kmsg_run(tmp_path_factory, boot_run) -> RunStatus:
+    results = boot_run / "results"
+    accel = json.loads((results / "accel.json").read_text())["accel"]
+    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
+                cmdline=kernel_cmdline("kmsg-smoke", "maxcpus=1 memmap=256M$0x40000000 "
+                                       "memmap=128K$0x20000 nokaslr no_ipi_broadcast=1"),
+                vcpus=2, mem_mib=1280, accel=accel)
+    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=300, shutdown_s=30),
+                              tmp_path_factory.mktemp("kmsg"))
+    assert status.status == "ok", status.reason
+    return status
+
+
+def test_kernels_exchange_messages_in_both_modes(kmsg_run):
+    values = kmsg_run.values
+    assert values["mode_rc"] == "0"
+    for mode in ("ipi", "poll"):
+        for size in (8, 64, 1024, 4096):
+            ping = dict(f.split("=") for f in values[f"{mode}_ping_{size}"].split())
+            assert ping["samples"] == "200" and 0 < int(ping["p50_ns"]) <= int(ping["p99_ns"])
+        stream = dict(f.split("=") for f in values[f"{mode}_stream_1024"].split())
+        assert float(stream["msgs_per_s"]) > 0
+    peer = dict(f.split("=") for f in values["peer1"].split())
+    # 2 x (4 x 200 pings + 2,000 streamed + 1 sync) requests went out, none malformed.
+    assert peer["up"] == "1" and peer["malformed"] == "0"
+    assert int(peer["sent"]) >= 2 * (4 * 200 + 2000 + 1)

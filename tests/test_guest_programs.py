@@ -44,3 +44,29 @@ def test_without_the_popcorn_kernel_the_device_is_named(popcornctl, tmp_path):
                  "--low", "0x20000", "--kernel", str(image), "--initrd", str(image),
                  "--cmdline", "quiet")
     assert result.returncode == 1 and result.stderr.startswith("popcornctl: /dev/popcorn:")
+
+
+@pytest.fixture(scope="module")
+def guest_program(tmp_path_factory):
+    def build(name: str) -> str:
+        out = tmp_path_factory.mktemp("guest") / name
+        flags = [*CFLAGS, f"-I{REPO / 'kernel/src/include/uapi'}"]
+        return str(compile_program(REPO / f"guest/{name}.c", out, flags))
+    return build
+
+
+@pytest.mark.parametrize("argv", [["pipe", "64"], ["unix", "8"], ["eventfd"], ["cacheline"]])
+def test_smp_baselines_measure_round_trips(guest_program, argv):
+    result = run(guest_program("pingpong"), *argv, "200")
+    assert result.returncode == 0, result.stderr
+    fields = dict(f.split("=") for f in result.stdout.split())
+    assert fields["samples"] == "200" and 0 < int(fields["p50_ns"]) <= int(fields["p99_ns"])
+
+
+def test_baseline_and_kmsg_tools_name_bad_usage(guest_program):
+    pingpong, kmsgbench = guest_program("pingpong"), guest_program("kmsgbench")
+    assert run(pingpong, "carrier-pigeon", "3").returncode == 2
+    assert run(pingpong, "pipe", "x", "3").stderr == "pingpong: x: not a number\n"
+    assert run(kmsgbench, "mode", "fast").stderr == "kmsgbench: fast: not a mode (ipi or poll)\n"
+    assert run(kmsgbench, "mode", "poll").stderr.startswith("kmsgbench: /dev/popcorn_kmsg:")
+    assert run(kmsgbench, "ping", "1", "many", "3").stderr == "kmsgbench: LEN: not a number\n"

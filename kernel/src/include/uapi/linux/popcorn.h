@@ -46,6 +46,40 @@ struct popcorn_console {
 	__u64 resyncs;		/* out: times the ring held impossible indices */
 };
 
+/*
+ * Messaging microbenchmarks (/dev/popcorn_kmsg, in every kernel). PING: count round
+ * trips of len bytes to peer and back, each one's time in ns into samples (an array of
+ * count __u64, or 0). STREAM: count one-way messages of len bytes, then one round trip
+ * that returns once the peer has handled them all; elapsed_ns is the whole. Times are
+ * this kernel's clock.
+ */
+#define POPCORN_KMSG_MAX_PAYLOAD	8160
+
+struct popcorn_kmsg_bench {
+	__u32 peer;
+	__u32 len;
+	__u32 count;
+	__u32 flags;		/* must be 0 */
+	__u64 samples;
+	__u64 elapsed_ns;	/* out */
+};
+
+/* How this kernel learns of new messages: an IPI (mitigated), or a polling thread. */
+enum popcorn_kmsg_mode {
+	POPCORN_KMSG_MODE_IPI,
+	POPCORN_KMSG_MODE_POLL,
+};
+
+#define POPCORN_KMSG_IOC_PING	_IOWR('P', 16, struct popcorn_kmsg_bench)
+#define POPCORN_KMSG_IOC_STREAM	_IOWR('P', 17, struct popcorn_kmsg_bench)
+/* Sets the mode of this kernel, or of another one (through a message). */
+struct popcorn_kmsg_set_mode {
+	__u32 kernel;
+	__u32 mode;
+};
+
+#define POPCORN_KMSG_IOC_MODE	_IOW('P', 18, struct popcorn_kmsg_set_mode)
+
 #define POPCORN_IOC_BOOT	_IOWR('P', 1, struct popcorn_boot)
 #define POPCORN_IOC_CONSOLE	_IOWR('P', 2, struct popcorn_console)
 #define POPCORN_IOC_STOP	_IOW('P', 3, struct popcorn_stop)

@@ -40,7 +40,9 @@ struct popcorn_ctrl {
 	u32 lapic_timer_period;		/* LAPIC timer ticks per jiffy */
 	u32 hz;				/* the primary's HZ: lapic_timer_period is per jiffy */
 	u64 lpj;			/* loops_per_jiffy */
-	u64 reserved[8];
+	u64 kmsg_phys;			/* the messaging region, 0 if none */
+	u64 kmsg_size;
+	u64 reserved[6];
 	/* Written by the secondary only, each on its own cache line. */
 	__aligned(64) u32 state;
 	u32 panicked;

@@ -28,6 +28,7 @@
 #include <linux/mm.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/popcorn_kmsg.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -44,7 +45,7 @@
 
 #include "popcorn.h"
 
-#define POPCORN_MAX_KERNELS	16
+#define POPCORN_MAX_KERNELS	(POPCORN_KMSG_MAX_KERNELS - 1)	/* secondaries */
 #define TRAMPOLINE_PAGE		0x10000UL
 #define LOW_WINDOW_SIZE		SZ_64K
 #define LOW_WINDOW_MIN		0x20000UL
@@ -358,6 +359,8 @@ static void fill_boot_params(struct boot_params *bp, const struct setup_header *
 static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
 		      const struct popcorn_boot *req)
 {
+	size_t kmsg_size;
+
 	BUILD_BUG_ON(CTRL_OFFSET + sizeof(*ctrl) > HEAD_RESERVED);
 	memset(ctrl, 0, sizeof(*ctrl));
 	ctrl->magic = POPCORN_CTRL_MAGIC;
@@ -372,6 +375,8 @@ static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
 	ctrl->lapic_timer_period = lapic_timer_period;
 	ctrl->hz = HZ;
 	ctrl->lpj = loops_per_jiffy;
+	ctrl->kmsg_phys = popcorn_kmsg_region(&kmsg_size);
+	ctrl->kmsg_size = kmsg_size;
 	ctrl->state = POPCORN_CTRL_LOADED;
 }
 

@@ -14,7 +14,7 @@ void pcn_ring_reset(struct pcn_ring_shared *sh)
 {
 	WRITE_ONCE(sh->head, 0);
 	WRITE_ONCE(sh->tail, 0);
-	smp_wmb();
+	smp_wmb();	/* empty before whatever announces the ring (an epoch) */
 }
 
 static bool valid_size(u32 nlines)
@@ -75,6 +75,7 @@ static void copy_out(const struct pcn_ring_shared *sh, u32 nlines, u32 idx, u32 
 /* Room for n lines? The consumer's tail is untrusted. */
 static int reserve(struct pcn_ring_tx *tx, u32 n)
 {
+	/* Acquire: the consumer copied those lines out before it moved its tail. */
 	u32 used = tx->head - smp_load_acquire(&tx->sh->tail);
 
 	if (used > tx->nlines) {
@@ -128,7 +129,7 @@ int pcn_ring_send_raw(struct pcn_ring_tx *tx, const void *lines, u32 nlines)
 		return ret;
 	copy_in(tx->sh, tx->nlines, tx->head, 0, lines, nlines * PCN_RING_LINE);
 	tx->head += nlines;
-	smp_store_release(&tx->sh->head, tx->head);
+	smp_store_release(&tx->sh->head, tx->head);	/* the lines before the index */
 	return 0;
 }
 
@@ -149,6 +150,7 @@ static void consume(struct pcn_ring_rx *rx, u32 n)
  */
 int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_hdr *hdr, void *buf)
 {
+	/* Acquire: the producer wrote the lines before it moved its head. */
 	u32 avail = smp_load_acquire(&rx->sh->head) - rx->tail;
 	u32 skip = 1;
 

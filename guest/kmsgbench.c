@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmsgbench - the kernel messaging microbenchmarks, driven from user space.
+ *
+ *   kmsgbench mode ipi|poll [KERNEL]    how a kernel (default: this one) learns of
+ *                                       new messages
+ *   kmsgbench ping PEER LEN COUNT       COUNT round trips of LEN bytes to kernel PEER
+ *   kmsgbench stream PEER LEN COUNT     COUNT one-way messages, then one round trip
+ *
+ * The kernel runs the loop (/dev/popcorn_kmsg) and times it on this kernel's clock.
+ * ping prints "p50_ns=.. p99_ns=.. samples=.." and, with PINGPONG_RAW set, every
+ * sample; stream prints "elapsed_ns=.. msgs_per_s=.. mb_per_s=..". Errors are one line
+ * naming what failed; the exit code is 1 (2 for usage).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/popcorn.h>
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "kmsgbench: %s: %s\n", what, detail);
+	exit(1);
+}
+
+static unsigned long number(const char *what, const char *text)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(text, &end, 0);
+	if (errno || end == text || *end)
+		die(what, "not a number");
+	return value;
+}
+
+static int device(void)
+{
+	int fd = open("/dev/popcorn_kmsg", O_RDWR);
+
+	if (fd < 0)
+		die("/dev/popcorn_kmsg", strerror(errno));
+	return fd;
+}
+
+static int compare(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The value below which q of the samples lie (nearest rank). */
+static uint64_t quantile(const uint64_t *sorted, uint32_t n, double q)
+{
+	uint32_t rank = (uint32_t)(q * n + 0.999999);
+
+	return sorted[rank ? rank - 1 : 0];
+}
+
+static int bench(int argc, char **argv, int stream)
+{
+	struct popcorn_kmsg_bench b = { 0 };
+	uint64_t *samples = NULL;
+	uint32_t i;
+
+	if (argc != 5)
+		return 2;
+	b.peer = number("PEER", argv[2]);
+	b.len = number("LEN", argv[3]);
+	b.count = number("COUNT", argv[4]);
+	if (!b.count)
+		die("COUNT", "must be at least 1");
+	if (!stream) {
+		samples = calloc(b.count, sizeof(*samples));
+		if (!samples)
+			die("samples", "out of memory");
+		b.samples = (uintptr_t)samples;
+	}
+	if (ioctl(device(), stream ? POPCORN_KMSG_IOC_STREAM : POPCORN_KMSG_IOC_PING, &b))
+		die(stream ? "stream" : "ping", strerror(errno));
+	if (stream) {
+		double s = b.elapsed_ns / 1e9;
+
+		printf("elapsed_ns=%llu msgs_per_s=%.0f mb_per_s=%.3f\n",
+		       (unsigned long long)b.elapsed_ns, b.count / s, b.count * (double)b.len / s / 1e6);
+		return 0;
+	}
+	if (getenv("PINGPONG_RAW")) {
+		printf("raw_ns=");
+		for (i = 0; i < b.count; i++)
+			printf("%s%llu", i ? ";" : "", (unsigned long long)samples[i]);
+		printf("\n");
+	}
+	qsort(samples, b.count, sizeof(*samples), compare);
+	printf("p50_ns=%llu p99_ns=%llu samples=%u\n",
+	       (unsigned long long)quantile(samples, b.count, 0.50),
+	       (unsigned long long)quantile(samples, b.count, 0.99), b.count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "mode")) {
+		struct popcorn_kmsg_set_mode m = { .kernel = (__u32)-1 };
+
+		if (!strcmp(argv[2], "ipi"))
+			m.mode = POPCORN_KMSG_MODE_IPI;
+		else if (!strcmp(argv[2], "poll"))
+			m.mode = POPCORN_KMSG_MODE_POLL;
+		else
+			die(argv[2], "not a mode (ipi or poll)");
+		if (argc == 4)
+			m.kernel = number("KERNEL", argv[3]);
+		if (ioctl(device(), POPCORN_KMSG_IOC_MODE, &m))
+			die("mode", strerror(errno));
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "ping"))
+		return bench(argc, argv, 0);
+	if (argc >= 2 && !strcmp(argv[1], "stream"))
+		return bench(argc, argv, 1);
+	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
+		"       kmsgbench ping PEER LEN COUNT\n"
+		"       kmsgbench stream PEER LEN COUNT\n");
+	return 2;
+}

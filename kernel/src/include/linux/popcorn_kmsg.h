@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Popcorn multikernel messaging: send messages to the other kernels on this machine.
+ *
+ * Kernels are numbered: the primary is 0, secondaries 1..POPCORN_KMSG_MAX_KERNELS-1.
+ * A handler runs in softirq context (or in the polling thread) for each message of
+ * its type; the message is valid only during the call. A handler may send and
+ * reply, but must not wait for a reply itself.
+ */
+#ifndef _LINUX_POPCORN_KMSG_H
+#define _LINUX_POPCORN_KMSG_H
+
+#include <linux/types.h>
+#include <uapi/linux/popcorn.h>
+
+#define POPCORN_KMSG_MAX_KERNELS	8
+
+enum popcorn_kmsg_type {
+	POPCORN_KMSG_CHECKIN,		/* a kernel (re)started and says so */
+	POPCORN_KMSG_ECHO,		/* request: the reply carries the same payload */
+	POPCORN_KMSG_SINK,		/* counted and dropped */
+	POPCORN_KMSG_SYNC,		/* request: answered once everything before it ran */
+	POPCORN_KMSG_SET_MODE,		/* request: switch to this enum popcorn_kmsg_mode */
+	POPCORN_KMSG_NR_TYPES = 32,
+};
+
+struct popcorn_kmsg {
+	u8 from;
+	u16 type;
+	bool request;		/* the sender waits: answer with popcorn_kmsg_reply() */
+	u32 cookie;
+	const void *data;
+	u32 len;
+};
+
+typedef void (*popcorn_kmsg_handler_t)(const struct popcorn_kmsg *msg);
+
+int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler);
+int popcorn_kmsg_self(void);
+bool popcorn_kmsg_peer_up(unsigned int kernel);
+int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len);
+int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 len);
+int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,
+			 void *reply, u32 reply_len, unsigned int timeout_ms);
+int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32 len);
+
+/* The primary's loader hands the region to each secondary it boots. */
+phys_addr_t popcorn_kmsg_region(size_t *size);
+
+#endif /* _LINUX_POPCORN_KMSG_H */
