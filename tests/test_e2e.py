@@ -266,29 +266,28 @@ def test_a_stopped_secondarys_cpu_is_the_primarys_again(platform_run):
 
 
 @pytest.fixture(scope="session")
-def kmsg_run(tmp_path_factory, boot_run) -> RunStatus:
-    results = boot_run / "results"
-    accel = json.loads((results / "accel.json").read_text())["accel"]
-    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
-                cmdline=kernel_cmdline("kmsg-smoke", "maxcpus=1 memmap=256M$0x40000000 "
-                                       "memmap=128K$0x20000 nokaslr no_ipi_broadcast=1"),
-                vcpus=2, mem_mib=1280, accel=accel)
-    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=300, shutdown_s=30),
-                              tmp_path_factory.mktemp("kmsg"))
-    assert status.status == "ok", status.reason
-    return status
+def msg_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/msg.yaml")  # after boot_run: kernel built
 
 
-def test_kernels_exchange_messages_in_both_modes(kmsg_run):
-    values = kmsg_run.values
-    assert values["mode_rc"] == "0"
-    for mode in ("ipi", "poll"):
-        for size in (8, 64, 1024, 4096):
-            ping = dict(f.split("=") for f in values[f"{mode}_ping_{size}"].split())
-            assert ping["samples"] == "200" and 0 < int(ping["p50_ns"]) <= int(ping["p99_ns"])
-        stream = dict(f.split("=") for f in values[f"{mode}_stream_1024"].split())
-        assert float(stream["msgs_per_s"]) > 0
+def test_messaging_benchmark_rows_tables_and_plots(msg_run):
+    results = msg_run / "results"
+    latency = pd.read_csv(results / "msg/latency.csv")
+    assert set(latency["status"]) == {"ok"}, latency[["mechanism", "mode", "status", "reason"]]
+    assert len(latency) == 2 * 2 + 2 * 2 + 2 and (latency["samples"] == 50).all()
+    assert (latency["p50_ns"] > 0).all() and (latency["p50_ns"] <= latency["p99_ns"]).all()
+    assert set(latency["timebase"]) == {"wall"}
+    samples = pd.read_csv(results / "msg/latency_samples.csv")
+    assert len(samples) == 50 * len(latency)
+    throughput = pd.read_csv(results / "msg/throughput.csv")
+    assert set(throughput["status"]) == {"ok"} and (throughput["msgs_per_s"] > 0).all()
+    ratio = pd.read_csv(results / "tables/msg_ratio.csv")
+    assert len(ratio) == 2 * (2 * 2 + 2) and (ratio["ratio_p50"] > 0).all()
+    assert (results / "plots/msg_latency.png").stat().st_size > 10_000
+    values = json.loads((results / "msg/kmsg/status.json").read_text())["values"]
     peer = dict(f.split("=") for f in values["peer1"].split())
-    # 2 x (4 x 200 pings + 2,000 streamed + 1 sync) requests went out, none malformed.
+    # Every ping, streamed message, sync and mode switch went out; none was malformed.
     assert peer["up"] == "1" and peer["malformed"] == "0"
-    assert int(peer["sent"]) >= 2 * (4 * 200 + 2000 + 1)
+    assert int(peer["sent"]) >= 2 * 2 * (50 + 500 + 1)
+    secondary = (results / "msg/kmsg/console-k1.log").read_text()
+    assert "popcorn kmsg: kernel 1, epoch 1" in secondary and "kernel 0 is up" in secondary

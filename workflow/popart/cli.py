@@ -74,6 +74,38 @@ def cmd_interactive_command(a: argparse.Namespace) -> None:
                       f"exec {shlex.join(argv)}\n")
 
 
+def cmd_msg_run(a: argparse.Namespace) -> None:
+    from .experiments.msg import run_msg
+    _run_on_target(a, lambda *args: run_msg(*args, system=a.system))
+
+
+def cmd_msg_csv(a: argparse.Namespace) -> None:
+    from .experiments.msg import (LATENCY_COLUMNS, SAMPLE_COLUMNS, THROUGHPUT_COLUMNS,
+                                  latency_rows, throughput_rows)
+    payloads = json.loads(a.msg)["payloads"]
+    runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
+    latency, samples = latency_rows(runs, payloads)
+    atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
+    atomic_write_text(a.throughput, pd.DataFrame(throughput_rows(runs["kmsg"], payloads),
+                                                 columns=THROUGHPUT_COLUMNS).to_csv(index=False))
+    atomic_write_text(a.latency, pd.DataFrame(latency, columns=LATENCY_COLUMNS).to_csv(index=False))
+
+
+def cmd_msg_report(a: argparse.Namespace) -> None:
+    from .experiments.msg import ratio_table
+    from .plots import msg_latency_plot, msg_throughput_plot
+    from .tables import check_common_columns, write_table
+    latency, throughput = pd.read_csv(a.latency), pd.read_csv(a.throughput)
+    check_common_columns(latency, a.latency)
+    check_common_columns(throughput, a.throughput)
+    tables = Path(a.tables)
+    write_table(latency.drop(columns=["reason"]), tables / "msg_latency")
+    write_table(ratio_table(latency), tables / "msg_ratio")
+    write_table(throughput.drop(columns=["reason"]), tables / "msg_throughput")
+    msg_latency_plot(latency, Path(a.latency_plot))
+    msg_throughput_plot(throughput, Path(a.throughput_plot))
+
+
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
     from .experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
     secondaries = json.loads(a.multikernel)["secondaries"]
@@ -140,7 +172,7 @@ def cmd_check_config(a: argparse.Namespace) -> None:
     log.info(f"{a.config}: valid")
 
 
-TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run"}
+TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -168,6 +200,13 @@ def parser() -> argparse.ArgumentParser:
             ("--initrd", req), ("--accel", req), ("--run-dir", req), qemu_binary)
     command("interactive-command", cmd_interactive_command, ("--config", req),
             ("--kernel", req), ("--initrd", req), ("--accel", req), ("--out", req))
+    command("msg-run", cmd_msg_run, ("--system", {"required": True, "choices": ["kmsg", "smp"]}),
+            ("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
+            ("--run-dir", req), qemu_binary)
+    command("msg-csv", cmd_msg_csv, ("--msg", req), ("--kmsg-run", req), ("--smp-run", req),
+            ("--latency", req), ("--throughput", req), ("--samples", req))
+    command("msg-report", cmd_msg_report, ("--latency", req), ("--throughput", req),
+            ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
     command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),
             ("--run-dir", req), ("--out", req), ("--partition", req))
     command("multikernel-report", cmd_multikernel_report, ("--csv", req), ("--table", req),

@@ -20,6 +20,14 @@ def measured_on(df: pd.DataFrame) -> str:
     return label
 
 
+def _finish(fig: plt.Figure, df: pd.DataFrame, what: str, out: Path) -> None:
+    """Titles the figure with how many rows failed and where it was measured; saves it."""
+    failed = int((df["status"] != "ok").sum())
+    fig.suptitle(f"{what} ({failed} not ok); measured on {measured_on(df)}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, out)
+
+
 def _save(fig: plt.Figure, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.partial.png")
@@ -37,11 +45,7 @@ def multikernel_plot(mk: pd.DataFrame, out: Path) -> None:
     sns.barplot(data=long, x="kernel_id", y="seconds", hue="measure", ax=ax)
     ax.set_xlabel("kernel (0 = primary)")
     ax.set_ylabel("seconds")
-    failed = int((mk["status"] != "ok").sum())
-    fig.suptitle(f"Multikernel boot, {len(mk)} kernels ({failed} not ok); measured on "
-                 f"{measured_on(mk)}", fontsize=10)
-    fig.tight_layout()
-    _save(fig, out)
+    _finish(fig, mk, f"Multikernel boot, {len(mk)} kernels", out)
 
 
 def boot_plot(boot: pd.DataFrame, out: Path) -> None:
@@ -58,8 +62,39 @@ def boot_plot(boot: pd.DataFrame, out: Path) -> None:
         ax.set_xlabel("")
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
-    failed = int((boot["status"] != "ok").sum())
-    fig.suptitle(f"Boot to init, {len(boot)} runs ({failed} not ok); measured on "
-                 f"{measured_on(boot)}", fontsize=10)
-    fig.tight_layout()
-    _save(fig, out)
+    _finish(fig, boot, f"Boot to init, {len(boot)} runs", out)
+
+
+def _series(df: pd.DataFrame) -> pd.Series:
+    return df["mechanism"] + " (" + df["mode"] + ")"
+
+
+def msg_latency_plot(latency: pd.DataFrame, out: Path) -> None:
+    """Round-trip p50 (and p99, dashed) against payload, per mechanism and mode."""
+    sns.set_theme(style="whitegrid")
+    ok = latency[latency["status"] == "ok"].assign(series=_series)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if len(ok):
+        sns.lineplot(data=ok, x="payload_bytes", y="p50_ns", hue="series", marker="o", ax=ax)
+        sns.lineplot(data=ok, x="payload_bytes", y="p99_ns", hue="series", marker="x",
+                     linestyle="--", legend=False, ax=ax)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+    ax.set_xlabel("payload [bytes]")
+    ax.set_ylabel("round trip [ns] (solid p50, dashed p99)")
+    _finish(fig, latency, "Message round trip", out)
+
+
+def msg_throughput_plot(throughput: pd.DataFrame, out: Path) -> None:
+    """One-way throughput against payload, per mode."""
+    sns.set_theme(style="whitegrid")
+    ok = throughput[throughput["status"] == "ok"].assign(series=_series)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, column, label in [(axes[0], "msgs_per_s", "messages/s"),
+                              (axes[1], "mb_per_s", "MB/s")]:
+        if len(ok):
+            sns.lineplot(data=ok, x="payload_bytes", y=column, hue="series", marker="o", ax=ax)
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel("payload [bytes]")
+        ax.set_ylabel(label)
+    _finish(fig, throughput, "One-way message throughput", out)

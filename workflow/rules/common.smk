@@ -70,6 +70,9 @@ def tidy_csvs():
         csvs["boot"] = "results/boot/boot.csv"
     if config["experiments"]["multikernel"]["enabled"]:
         csvs["multikernel"] = "results/boot/multikernel.csv"
+    if config["experiments"]["msg"]["enabled"]:
+        csvs["msg_latency"] = "results/msg/latency.csv"
+        csvs["msg_throughput"] = "results/msg/throughput.csv"
     return csvs
 
 
@@ -79,4 +82,6 @@ def final_outputs():
         outputs += ["results/tables/boot.csv", "results/plots/boot.png"]
     if config["experiments"]["multikernel"]["enabled"]:
         outputs += ["results/tables/multikernel.csv", "results/plots/multikernel.png"]
+    if config["experiments"]["msg"]["enabled"]:
+        outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png"]
     return outputs

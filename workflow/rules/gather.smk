@@ -60,3 +60,38 @@ rule multikernel_report:
     shell:
         "{POPART} multikernel-report --csv {input} --table results/tables/multikernel"
         " --plot {output.plot} 2>&1 | tee {log}"
+
+
+rule msg_report:
+    input:
+        latency="results/msg/latency.csv",
+        throughput="results/msg/throughput.csv",
+    output:
+        latency=report(
+            "results/tables/msg_latency.csv",
+            caption="../report/msg_latency_table.rst",
+            category="Messaging",
+        ),
+        ratio=report(
+            "results/tables/msg_ratio.csv",
+            caption="../report/msg_ratio_table.rst",
+            category="Messaging",
+        ),
+        throughput="results/tables/msg_throughput.csv",
+        markdown=multiext("results/tables/msg_", "latency.md", "ratio.md", "throughput.md"),
+        latency_plot=report(
+            "results/plots/msg_latency.png",
+            caption="../report/msg_latency_plot.rst",
+            category="Messaging",
+        ),
+        throughput_plot=report(
+            "results/plots/msg_throughput.png",
+            caption="../report/msg_throughput_plot.rst",
+            category="Messaging",
+        ),
+    log:
+        "results/logs/gather/msg.log",
+    shell:
+        "{POPART} msg-report --latency {input.latency} --throughput {input.throughput}"
+        " --tables results/tables --latency-plot {output.latency_plot}"
+        " --throughput-plot {output.throughput_plot} 2>&1 | tee {log}"

@@ -30,3 +30,21 @@ rule multikernel_csv:
         "{POPART} multikernel-csv --multikernel {params.multikernel:q}"
         " --run-dir results/boot/multikernel --out {output.csv}"
         " --partition {output.partition} 2>&1 | tee {log}"
+
+
+rule msg_csv:
+    input:
+        kmsg="results/msg/kmsg/status.json",
+        smp="results/msg/smp/status.json",
+    output:
+        latency="results/msg/latency.csv",
+        throughput="results/msg/throughput.csv",
+        samples="results/msg/latency_samples.csv",
+    params:
+        msg=as_json(config["experiments"]["msg"]),
+    log:
+        "results/logs/msg/csv.log",
+    shell:
+        "{POPART} msg-csv --msg {params.msg:q} --kmsg-run results/msg/kmsg"
+        " --smp-run results/msg/smp --latency {output.latency}"
+        " --throughput {output.throughput} --samples {output.samples} 2>&1 | tee {log}"

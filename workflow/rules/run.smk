@@ -88,3 +88,26 @@ rule interactive_command:
     shell:
         "{POPART} interactive-command --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --out {output}"
+
+
+rule msg_run:
+    input:
+        **BOOT_INPUTS,
+        accel="results/accel.json",
+    output:
+        status="results/msg/{system}/status.json",
+        console="results/msg/{system}/console.log",
+    params:
+        config=as_json(
+            {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
+        ),
+    wildcard_constraints:
+        system="kmsg|smp",
+    resources:
+        measure=1,
+    log:
+        "results/logs/msg/{system}.log",
+    shell:
+        "{POPART} msg-run --system {wildcards.system} --config {params.config:q}"
+        " --kernel {input.kernel} --initrd {input.initrd} --accel {input.accel}"
+        " --run-dir results/msg/{wildcards.system} 2>&1 | tee {log}"

@@ -1,0 +1,38 @@
+# Messaging benchmark, multikernel side: the primary boots one secondary (APIC ID 1,
+# popcorn.mib MiB at 1 GiB) and measures kmsg to it in IPI and in polling mode (both
+# kernels switched): popcorn.pings round trips and popcorn.stream one-way messages per
+# payload size in popcorn.payloads (comma-separated). Each figure is one KV line:
+#   lat_kmsg_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..   (raw_kmsg_...: every sample)
+#   tput_kmsg_<mode>_<bytes> elapsed_ns=.. msgs_per_s=.. mb_per_s=..
+. /exp/lib.sh
+param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
+mib=$(param popcorn.mib)
+pings=$(param popcorn.pings)
+stream=$(param popcorn.stream)
+payloads=$(param popcorn.payloads | tr ',' ' ')
+popcornctl console &
+relay=$!
+popcornctl boot --apic 1 --mem "0x40000000:$(printf '0x%x' $((mib * 1048576)))" --low 0x20000 \
+	--kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
+	--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=probe popcorn.stay=1"
+kv boot_rc $?
+t=0	# until the secondary's heartbeat reaches us
+while ! grep -q '^1 1 ' /proc/popcorn_kmsg 2>/dev/null && [ "$t" -lt 300 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+kv peer_up "$(awk '$1 == 1 {print $2}' /proc/popcorn_kmsg)"
+for mode in ipi poll; do
+	kmsgbench mode $mode 1 && kmsgbench mode $mode
+	kv "mode_${mode}_rc" $?
+	for len in $payloads; do
+		out=$(PINGPONG_RAW=1 kmsgbench ping 1 "$len" "$pings")
+		kv "raw_kmsg_${mode}_$len" "$(echo "$out" | sed -n 's/^raw_ns=//p')"
+		kv "lat_kmsg_${mode}_$len" "$(echo "$out" | grep '^p50_ns=')"
+		kv "tput_kmsg_${mode}_$len" "$(kmsgbench stream 1 "$len" "$stream")"
+	done
+done
+kmsgbench mode ipi && kmsgbench mode ipi 1
+kv peer1 "$(awk '$1 == 1 {print "up=" $2, "sent=" $4, "received=" $5, "malformed=" $6}' /proc/popcorn_kmsg)"
+sleep 1	# the relay drains
+kill $relay

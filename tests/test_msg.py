@@ -1,0 +1,67 @@
+"""Messaging benchmark rows, from run outputs: every case a row, failed runs included."""
+import json
+
+import pandas as pd
+
+from popart.experiments.msg import latency_cases, latency_rows, ratio_table, throughput_rows
+
+PAYLOADS = [8, 64]
+
+
+def write_run(path, status="ok", values=None):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "status.json").write_text(json.dumps(
+        {"status": status, "reason": "" if status == "ok" else "no end marker", "accel": "tcg",
+         "timebase": "wall", "host_cores": 2, "values": values or {}}))
+    return path
+
+
+def figures(cases, system):
+    values = {}
+    for mech, mode, payload, where in cases:
+        if where == system:
+            key = f"{mech}_{mode}_{payload}"
+            values[f"lat_{key}"] = f"p50_ns={1000 * payload} p99_ns={3000 * payload} samples=3"
+            values[f"raw_{key}"] = "900;1000;3000"
+    return values
+
+
+def test_every_case_is_a_row_with_its_samples(tmp_path):
+    cases = latency_cases(PAYLOADS)
+    runs = {"kmsg": write_run(tmp_path / "kmsg", values=figures(cases, "kmsg")),
+            "smp": write_run(tmp_path / "smp", values=figures(cases, "smp"))}
+    rows, samples = latency_rows(runs, PAYLOADS)
+    assert len(rows) == len(cases) == 2 * 2 + 2 * 2 + 2
+    assert {r["status"] for r in rows} == {"ok"}
+    assert {(r["mechanism"], r["mode"]) for r in rows} == {
+        ("kmsg", "ipi"), ("kmsg", "poll"), ("pipe", "blocking"), ("unix", "blocking"),
+        ("eventfd", "blocking"), ("cacheline", "spin")}
+    assert len(samples) == 3 * len(rows) and samples[0]["ns"] == 900
+
+
+def test_a_failed_run_gives_its_rows_that_status_and_a_missing_figure_is_an_error(tmp_path):
+    cases = latency_cases(PAYLOADS)
+    partial = figures(cases, "kmsg")
+    del partial["lat_kmsg_poll_64"]
+    runs = {"kmsg": write_run(tmp_path / "kmsg", values=partial),
+            "smp": write_run(tmp_path / "smp", status="timeout")}
+    rows, _ = latency_rows(runs, PAYLOADS)
+    by_case = {(r["mechanism"], r["mode"], r["payload_bytes"]): r for r in rows}
+    assert by_case[("kmsg", "poll", 64)]["status"] == "error"
+    assert "lat_kmsg_poll_64" in by_case[("kmsg", "poll", 64)]["reason"]
+    assert by_case[("pipe", "blocking", 8)]["status"] == "timeout"
+    assert by_case[("pipe", "blocking", 8)]["p50_ns"] is None
+    assert by_case[("kmsg", "ipi", 8)]["status"] == "ok"
+
+
+def test_throughput_rows_and_ratios(tmp_path):
+    values = {"tput_kmsg_ipi_8": "elapsed_ns=10 msgs_per_s=2000 mb_per_s=0.016"}
+    rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [8])
+    assert rows[0]["msgs_per_s"] == 2000 and rows[0]["senders"] == 1
+    assert rows[1]["mode"] == "poll" and rows[1]["status"] == "error"
+    cases = latency_cases(PAYLOADS)
+    runs = {s: write_run(tmp_path / f"r{s}", values=figures(cases, s)) for s in ("kmsg", "smp")}
+    ratios = ratio_table(pd.DataFrame(latency_rows(runs, PAYLOADS)[0]))
+    # pipe and unix at both payloads, eventfd and cacheline at 8 bytes, for both modes.
+    assert len(ratios) == 2 * (2 * 2 + 2)
+    assert (ratios["ratio_p50"] == 1.0).all()
