@@ -6,6 +6,8 @@
  *                                       new messages
  *   kmsgbench ping PEER LEN COUNT       COUNT round trips of LEN bytes to kernel PEER
  *   kmsgbench stream PEER LEN COUNT     COUNT one-way messages, then one round trip
+ *   kmsgbench stress COUNT MALFORMED SEED   start the stress test on every kernel
+ *   kmsgbench stress-stats KERNEL       one kernel's stress counts, per peer kernel
  *
  * The kernel runs the loop (/dev/popcorn_kmsg) and times it on this kernel's clock.
  * ping prints "p50_ns=.. p99_ns=.. samples=.." and, with PINGPONG_RAW set, every
@@ -105,6 +107,48 @@ static int bench(int argc, char **argv, int stream)
 	return 0;
 }
 
+static void print_counts(const char *name, const __u64 *v)
+{
+	int i;
+
+	printf(" %s=", name);
+	for (i = 0; i < POPCORN_KMSG_STRESS_PEERS; i++)
+		printf("%s%llu", i ? ";" : "", (unsigned long long)v[i]);
+}
+
+static int stress(int argc, char **argv)
+{
+	struct popcorn_kmsg_stress p = { 0 };
+	struct popcorn_kmsg_stress_stats s = { 0 };
+
+	if (!strcmp(argv[1], "stress")) {
+		if (argc != 5)
+			return 2;
+		p.count = number("COUNT", argv[2]);
+		p.malformed = number("MALFORMED", argv[3]);
+		p.seed = number("SEED", argv[4]);
+		if (ioctl(device(), POPCORN_KMSG_IOC_STRESS, &p))
+			die("stress", strerror(errno));
+		return 0;
+	}
+	if (argc != 3)
+		return 2;
+	s.kernel = number("KERNEL", argv[2]);
+	if (ioctl(device(), POPCORN_KMSG_IOC_STRESS_STATS, &s))
+		die("stress-stats", strerror(errno));
+	printf("kernel=%u running=%u", s.kernel, s.running);
+	print_counts("sent", s.sent);
+	print_counts("send_errors", s.send_errors);
+	print_counts("injected", s.injected);
+	print_counts("received", s.received);
+	print_counts("lost", s.lost);
+	print_counts("duplicated", s.duplicated);
+	print_counts("corrupted", s.corrupted);
+	print_counts("rejected", s.rejected);
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "mode")) {
@@ -126,8 +170,13 @@ int main(int argc, char **argv)
 		return bench(argc, argv, 0);
 	if (argc >= 2 && !strcmp(argv[1], "stream"))
 		return bench(argc, argv, 1);
+	if (argc >= 2 && (!strcmp(argv[1], "stress") || !strcmp(argv[1], "stress-stats")) &&
+	    !stress(argc, argv))
+		return 0;
 	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
 		"       kmsgbench ping PEER LEN COUNT\n"
-		"       kmsgbench stream PEER LEN COUNT\n");
+		"       kmsgbench stream PEER LEN COUNT\n"
+		"       kmsgbench stress COUNT MALFORMED SEED\n"
+		"       kmsgbench stress-stats KERNEL\n");
 	return 2;
 }

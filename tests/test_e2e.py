@@ -291,3 +291,13 @@ def test_messaging_benchmark_rows_tables_and_plots(msg_run):
     assert int(peer["sent"]) >= 2 * 2 * (50 + 500 + 1)
     secondary = (results / "msg/kmsg/console-k1.log").read_text()
     assert "popcorn kmsg: kernel 1, epoch 1" in secondary and "kernel 0 is up" in secondary
+
+
+def test_stress_loses_nothing_and_rejects_every_malformed_message(msg_run):
+    stress = json.loads((msg_run / "results/msg/stress.json").read_text())
+    assert stress["status"] == "ok", stress["reason"]
+    assert stress["kernels"] == 4 and len(stress["pairs"]) == 12
+    assert stress["sent"] == stress["received"] == 12 * 3000
+    assert (stress["lost"], stress["duplicated"], stress["corrupted"]) == (0, 0, 0)
+    assert stress["malformed_injected"] == stress["malformed_rejected"] == 12 * 40
+    assert stress["accel"] in ("kvm", "tcg") and stress["timebase"] == "wall"

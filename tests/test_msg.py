@@ -65,3 +65,42 @@ def test_throughput_rows_and_ratios(tmp_path):
     # pipe and unix at both payloads, eventfd and cacheline at 8 bytes, for both modes.
     assert len(ratios) == 2 * (2 * 2 + 2)
     assert (ratios["ratio_p50"] == 1.0).all()
+
+
+def stress_line(kernel, sent, received, injected, rejected, **extra):
+    """One kernel's stress-stats line: the same counts with every other kernel, except
+    extra={count name: (peer, value)}."""
+    per_peer = {name: ["0"] * 8 for name in ("sent", "send_errors", "injected", "received",
+                                             "lost", "duplicated", "corrupted", "rejected")}
+    for peer in range(4):
+        if peer != kernel:
+            per_peer["sent"][peer], per_peer["received"][peer] = str(sent), str(received)
+            per_peer["injected"][peer], per_peer["rejected"][peer] = str(injected), str(rejected)
+    for name, (peer, value) in extra.items():
+        per_peer[name.removesuffix("_")][peer] = str(value)
+    return f"kernel={kernel} running=0 " + " ".join(f"{k}={';'.join(v)}"
+                                                    for k, v in per_peer.items())
+
+
+def test_a_clean_stress_run_passes_and_sums_every_pair(tmp_path):
+    from popart.experiments.msg import stress_summary
+    values = {f"stress_k{k}": stress_line(k, 100, 100, 5, 5) for k in range(4)}
+    summary = stress_summary(write_run(tmp_path, values=values), 100, 5)
+    assert summary["status"] == "ok", summary["reason"]
+    assert len(summary["pairs"]) == 12 and summary["sent"] == summary["received"] == 1200
+    assert (summary["lost"], summary["duplicated"], summary["corrupted"]) == (0, 0, 0)
+    assert summary["malformed_injected"] == summary["malformed_rejected"] == 60
+
+
+def test_stress_problems_fail_the_run_with_the_reason(tmp_path):
+    from popart.experiments.msg import stress_summary
+    values = {f"stress_k{k}": stress_line(k, 100, 100, 5, 5) for k in range(4)}
+    values["stress_k2"] = stress_line(2, 100, 100, 5, 5, received_=(1, 97), corrupted=(3, 2),
+                                      rejected_=(0, 4))
+    summary = stress_summary(write_run(tmp_path, values=values), 100, 5)
+    assert summary["status"] == "error"
+    assert summary["lost"] == 3 and summary["corrupted"] == 2
+    assert "3 lost" in summary["reason"] and "59 malformed rejected of 60" in summary["reason"]
+    del values["stress_k3"]
+    missing = stress_summary(write_run(tmp_path / "m", values=values), 100, 5)
+    assert missing["status"] == "error" and "kernels [3]" in missing["reason"]

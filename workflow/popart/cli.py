@@ -91,6 +91,15 @@ def cmd_msg_csv(a: argparse.Namespace) -> None:
     atomic_write_text(a.latency, pd.DataFrame(latency, columns=LATENCY_COLUMNS).to_csv(index=False))
 
 
+def cmd_msg_stress(a: argparse.Namespace) -> None:
+    from .experiments.msg import STRESS_CSV_COLUMNS, stress_summary
+    msg = json.loads(a.msg)
+    summary = stress_summary(Path(a.run_dir), msg["stress_messages"], msg["stress_malformed"])
+    atomic_write_json(a.json, summary)
+    atomic_write_text(a.csv, pd.DataFrame([summary], columns=STRESS_CSV_COLUMNS)
+                      .to_csv(index=False))
+
+
 def cmd_msg_report(a: argparse.Namespace) -> None:
     from .experiments.msg import ratio_table
     from .plots import msg_latency_plot, msg_throughput_plot
@@ -200,11 +209,13 @@ def parser() -> argparse.ArgumentParser:
             ("--initrd", req), ("--accel", req), ("--run-dir", req), qemu_binary)
     command("interactive-command", cmd_interactive_command, ("--config", req),
             ("--kernel", req), ("--initrd", req), ("--accel", req), ("--out", req))
-    command("msg-run", cmd_msg_run, ("--system", {"required": True, "choices": ["kmsg", "smp"]}),
+    command("msg-run", cmd_msg_run, ("--system", {"required": True, "choices": ["kmsg", "smp", "stress"]}),
             ("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
             ("--run-dir", req), qemu_binary)
     command("msg-csv", cmd_msg_csv, ("--msg", req), ("--kmsg-run", req), ("--smp-run", req),
             ("--latency", req), ("--throughput", req), ("--samples", req))
+    command("msg-stress", cmd_msg_stress, ("--msg", req), ("--run-dir", req), ("--json", req),
+            ("--csv", req))
     command("msg-report", cmd_msg_report, ("--latency", req), ("--throughput", req),
             ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
     command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),

@@ -73,6 +73,7 @@ def tidy_csvs():
     if config["experiments"]["msg"]["enabled"]:
         csvs["msg_latency"] = "results/msg/latency.csv"
         csvs["msg_throughput"] = "results/msg/throughput.csv"
+        csvs["msg_stress"] = "results/msg/stress.csv"
     return csvs
 
 
@@ -83,5 +84,6 @@ def final_outputs():
     if config["experiments"]["multikernel"]["enabled"]:
         outputs += ["results/tables/multikernel.csv", "results/plots/multikernel.png"]
     if config["experiments"]["msg"]["enabled"]:
-        outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png"]
+        outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png",
+                    "results/msg/stress.json"]
     return outputs

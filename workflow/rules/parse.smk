@@ -48,3 +48,18 @@ rule msg_csv:
         "{POPART} msg-csv --msg {params.msg:q} --kmsg-run results/msg/kmsg"
         " --smp-run results/msg/smp --latency {output.latency}"
         " --throughput {output.throughput} --samples {output.samples} 2>&1 | tee {log}"
+
+
+rule msg_stress:
+    input:
+        "results/msg/stress/status.json",
+    output:
+        json="results/msg/stress.json",
+        csv="results/msg/stress.csv",
+    params:
+        msg=as_json(config["experiments"]["msg"]),
+    log:
+        "results/logs/msg/stress.log",
+    shell:
+        "{POPART} msg-stress --msg {params.msg:q} --run-dir results/msg/stress"
+        " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"

@@ -102,7 +102,7 @@ rule msg_run:
             {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
         ),
     wildcard_constraints:
-        system="kmsg|smp",
+        system="kmsg|smp|stress",
     resources:
         measure=1,
     log:

@@ -16,7 +16,11 @@ from .multikernel import FIRMWARE_MIB, PARTITION_BASE, PRIMARY_MIB
 
 VCPUS = 2                 # the primary and one secondary; SMP: the same two vCPUs
 SECONDARY_MIB = 128
-SYSTEMS = ("kmsg", "smp")
+STRESS_SECONDARIES = 3    # the stress test: 4 kernels, every ordered pair
+STRESS_MIB = 96
+SYSTEMS = ("kmsg", "smp", "stress")
+STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplicated",
+                 "corrupted", "rejected")
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
                    "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores"]
 THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
@@ -35,21 +39,29 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
     msg = config["experiments"]["msg"]
     common = (f"popcorn.pings={msg['pings']} popcorn.stream={msg['stream_messages']} "
               f"popcorn.payloads={','.join(str(p) for p in msg['payloads'])}")
-    if system == "kmsg":
-        extra = (f"maxcpus=1 memmap={SECONDARY_MIB}M${PARTITION_BASE:#x} memmap=64K$0x20000 "
-                 f"nokaslr no_ipi_broadcast=1 popcorn.mib={SECONDARY_MIB} {common}")
-    else:
-        extra = common
+    k, mib, vcpus = 1, SECONDARY_MIB, VCPUS
+    if system == "stress":
+        k, mib, vcpus = STRESS_SECONDARIES, STRESS_MIB, 1 + STRESS_SECONDARIES
+        common = (f"popcorn.k={k} popcorn.stress={msg['stress_messages']} "
+                  f"popcorn.malformed={msg['stress_malformed']}")
+    extra = common
+    if system != "smp":
+        extra = (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} memmap={k * 64}K$0x20000 "
+                 f"nokaslr no_ipi_broadcast=1 popcorn.mib={mib} {common}")
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = machine(qemu, kernel, initrd, accel, "msg" if system == "kmsg" else "msg-smp", VCPUS,
-                PRIMARY_MIB + SECONDARY_MIB + FIRMWARE_MIB)
+    experiment = {"kmsg": "msg", "smp": "msg-smp", "stress": "msg-stress"}[system]
+    m = machine(qemu, kernel, initrd, accel, experiment, vcpus,
+                PRIMARY_MIB + k * mib + FIRMWARE_MIB)
     return replace(m, icount=None)  # wall time: see the module's docstring
 
 
 def run_msg(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
             target: QemuTarget, system: str) -> RunStatus:
     m = msg_machine(config, kernel, initrd, accel, system)
-    return target.run(m, timeouts(config["qemu"]), run_dir)
+    limits = timeouts(config["qemu"])
+    if system == "stress":  # far longer than a benchmark run; its own limit
+        limits = replace(limits, run_s=config["experiments"]["msg"]["stress_timeout_s"])
+    return target.run(m, limits, run_dir)
 
 
 def _fields(text: str | None) -> dict[str, str]:
@@ -124,3 +136,68 @@ def ratio_table(latency: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kmsg_mode", "payload_bytes", "baseline", "kmsg_p50_ns",
                                        "baseline_p50_ns", "ratio_p50", "accel", "timebase"])
 
+
+
+def _stress_counts(text: str | None) -> dict[str, list[int]] | None:
+    """One kernel's "kmsgbench stress-stats" line: count name -> per peer kernel."""
+    fields = _fields(text)
+    try:
+        return {name: [int(v) for v in fields[name].split(";")] for name in STRESS_COUNTS}
+    except (KeyError, ValueError):
+        return None
+
+
+def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
+    """stress.json: totals over every ordered pair of kernels, from the counts the test
+    code itself kept (sequence numbers and checksums), and each pair's own figures."""
+    status, values = _run_facts(run_dir)
+    kernels = STRESS_SECONDARIES + 1
+    counts = {k: _stress_counts(values.get(f"stress_k{k}")) for k in range(kernels)}
+    summary = {**_common(status), "kernels": kernels, "messages_per_direction": messages,
+               "malformed_per_direction": malformed, "stress_s": reported_number(
+                   values.get("stress_s")), "pairs": []}
+    missing = [k for k, c in counts.items() if c is None]
+    if summary["status"] == "ok" and missing:
+        summary["status"], summary["reason"] = "error", f"no stress counts from kernels {missing}"
+    totals = dict.fromkeys(["sent", "received", "lost", "duplicated", "corrupted",
+                            "send_errors", "malformed_injected", "malformed_rejected"], 0)
+    for s in range(kernels):
+        for r in range(kernels):
+            if s == r or counts[s] is None or counts[r] is None:
+                continue
+            sent, received = counts[s]["sent"][r], counts[r]["received"][s]
+            duplicated = counts[r]["duplicated"][s]
+            pair = {"from": s, "to": r, "sent": sent, "received": received,
+                    # what never arrived: sent, less what arrived once
+                    "lost": max(0, sent - (received - duplicated)),
+                    "duplicated": duplicated, "corrupted": counts[r]["corrupted"][s],
+                    "send_errors": counts[s]["send_errors"][r],
+                    "malformed_injected": counts[s]["injected"][r],
+                    "malformed_rejected": counts[r]["rejected"][s]}
+            summary["pairs"].append(pair)
+            for key in totals:
+                totals[key] += pair[key]
+    summary.update(totals)
+    if summary["status"] == "ok":
+        summary["reason"] = _stress_verdict(summary, kernels)
+        summary["status"] = "error" if summary["reason"] else "ok"
+    return summary
+
+
+def _stress_verdict(summary: dict, kernels: int) -> str:
+    """Why a finished stress run failed its check; empty if it passed."""
+    problems = [f"{summary[key]} {key}" for key in ("lost", "duplicated", "corrupted",
+                                                   "send_errors") if summary[key]]
+    if summary["malformed_rejected"] != summary["malformed_injected"]:
+        problems.append(f"{summary['malformed_rejected']} malformed rejected of "
+                        f"{summary['malformed_injected']} injected")
+    expected = summary["messages_per_direction"] * kernels * (kernels - 1)
+    if len(summary["pairs"]) != kernels * (kernels - 1) or summary["sent"] != expected:
+        problems.append(f"{summary['sent']} sent of {expected}")
+    return "; ".join(problems)
+
+
+STRESS_CSV_COLUMNS = ["accel", "timebase", "status", "reason", "kernels",
+                      "messages_per_direction", "sent", "received", "lost", "duplicated",
+                      "corrupted", "malformed_injected", "malformed_rejected", "stress_s",
+                      "host_cores"]

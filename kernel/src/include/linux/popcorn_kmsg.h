@@ -21,6 +21,9 @@ enum popcorn_kmsg_type {
 	POPCORN_KMSG_SINK,		/* counted and dropped */
 	POPCORN_KMSG_SYNC,		/* request: answered once everything before it ran */
 	POPCORN_KMSG_SET_MODE,		/* request: switch to this enum popcorn_kmsg_mode */
+	POPCORN_KMSG_STRESS,		/* the stress test's payload (kmsg_stress.c) */
+	POPCORN_KMSG_STRESS_START,	/* request: send the stress test's messages */
+	POPCORN_KMSG_STRESS_STATS,	/* request: the stress test's counts here */
 	POPCORN_KMSG_NR_TYPES = 32,
 };
 

@@ -70,6 +70,37 @@ enum popcorn_kmsg_mode {
 	POPCORN_KMSG_MODE_POLL,
 };
 
+/*
+ * Stress test (kmsg_stress.c). START, on one kernel: every kernel that is up sends count
+ * messages of random sizes to every other one, each carrying the test's own sequence
+ * number and checksum, and writes malformed raw messages into its ring to each peer.
+ * STATS: one kernel's counts (kernel U32_MAX: this one), per peer kernel.
+ */
+struct popcorn_kmsg_stress {
+	__u32 count;		/* messages to each peer */
+	__u32 malformed;	/* raw malformed messages to each peer */
+	__u32 seed;
+	__u32 flags;		/* must be 0 */
+};
+
+#define POPCORN_KMSG_STRESS_PEERS	8
+
+struct popcorn_kmsg_stress_stats {
+	__u32 kernel;		/* in: which kernel */
+	__u32 running;		/* its sender has not finished */
+	__u64 sent[POPCORN_KMSG_STRESS_PEERS];		/* to each peer */
+	__u64 send_errors[POPCORN_KMSG_STRESS_PEERS];
+	__u64 injected[POPCORN_KMSG_STRESS_PEERS];	/* malformed, to each peer */
+	__u64 received[POPCORN_KMSG_STRESS_PEERS];	/* from each peer */
+	__u64 lost[POPCORN_KMSG_STRESS_PEERS];		/* gaps in its sequence numbers */
+	__u64 duplicated[POPCORN_KMSG_STRESS_PEERS];
+	__u64 corrupted[POPCORN_KMSG_STRESS_PEERS];	/* bad checksum or length */
+	__u64 rejected[POPCORN_KMSG_STRESS_PEERS];	/* malformed, by the ring */
+};
+
+#define POPCORN_KMSG_IOC_STRESS		_IOW('P', 19, struct popcorn_kmsg_stress)
+#define POPCORN_KMSG_IOC_STRESS_STATS	_IOWR('P', 20, struct popcorn_kmsg_stress_stats)
+
 #define POPCORN_KMSG_IOC_PING	_IOWR('P', 16, struct popcorn_kmsg_bench)
 #define POPCORN_KMSG_IOC_STREAM	_IOWR('P', 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */

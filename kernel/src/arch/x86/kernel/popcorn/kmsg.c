@@ -42,6 +42,7 @@
 #include <asm/irq_vectors.h>
 #include <asm/popcorn.h>
 
+#include "popcorn.h"
 #include "ring.h"
 
 #define NR_KERNELS		POPCORN_KMSG_MAX_KERNELS
@@ -164,12 +165,32 @@ static void send_ipi(struct kmsg_link *l, unsigned int peer)
 	l->ipis_sent++;
 }
 
+/* Takes our ring to dest, in step with dest's epoch; false if dest never started. */
+static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqflags)
+{
+	u32 epoch = peer_epoch(dest);
+
+	if (!epoch)
+		return false;
+	spin_lock_irqsave(&l->tx_lock, *irqflags);
+	if (epoch != l->tx_epoch)
+		resync_tx(l, dest, epoch);
+	return true;
+}
+
+/* After a message went into the ring: an IPI, if dest asked for one. */
+static void notify(struct kmsg_link *l, unsigned int dest)
+{
+	smp_mb();	/* head before irq_wanted; pairs with the receiver's re-check */
+	if (READ_ONCE(record(dest)->irq_wanted))
+		send_ipi(l, dest);
+}
+
 static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *data, u32 len,
 		bool wait)
 {
 	struct kmsg_link *l;
 	unsigned long irqflags, deadline = jiffies + msecs_to_jiffies(SEND_WAIT_MS);
-	u32 epoch;
 	int ret;
 
 	if (!region)
@@ -180,12 +201,8 @@ static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *d
 		return -EMSGSIZE;
 	l = &links[dest];
 	for (;;) {
-		epoch = peer_epoch(dest);
-		if (!epoch)
+		if (!lock_tx(l, dest, &irqflags))
 			return -EHOSTDOWN;
-		spin_lock_irqsave(&l->tx_lock, irqflags);
-		if (epoch != l->tx_epoch)
-			resync_tx(l, dest, epoch);
 		ret = pcn_ring_send(&l->tx, type, flags, cookie, data, len);
 		spin_unlock_irqrestore(&l->tx_lock, irqflags);
 		if (ret != -EAGAIN || !wait)
@@ -197,12 +214,9 @@ static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *d
 		else
 			usleep_range(10, 50);
 	}
-	if (ret)
-		return ret;
-	smp_mb();	/* head before irq_wanted; pairs with the receiver's re-check */
-	if (READ_ONCE(record(dest)->irq_wanted))
-		send_ipi(l, dest);
-	return 0;
+	if (!ret)
+		notify(l, dest);
+	return ret;
 }
 
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len)
@@ -216,6 +230,40 @@ int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 
 	return send(dest, type, 0, 0, data, len, false);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_send_nowait);
+
+/*
+ * Writes whole lines into our ring to dest as they are, bypassing every rule of the
+ * send path: for the stress test's malformed messages (kmsg_stress.c) only.
+ */
+int popcorn_kmsg_inject_raw(unsigned int dest, const void *lines, u32 nlines)
+{
+	struct kmsg_link *l;
+	unsigned long irqflags;
+	int ret;
+
+	if (!region || dest >= NR_KERNELS || dest == self)
+		return -EINVAL;
+	l = &links[dest];
+	if (!lock_tx(l, dest, &irqflags))
+		return -EHOSTDOWN;
+	ret = pcn_ring_send_raw(&l->tx, lines, nlines);
+	spin_unlock_irqrestore(&l->tx_lock, irqflags);
+	if (!ret)
+		notify(l, dest);
+	return ret;
+}
+
+/* How many messages from this peer our ring rejected as malformed. */
+u64 popcorn_kmsg_rejected(unsigned int peer)
+{
+	return peer < NR_KERNELS && peer != self ? READ_ONCE(links[peer].rx.malformed) : 0;
+}
+
+/* The next sequence number our ring to dest will carry (for a wrong one on purpose). */
+u32 popcorn_kmsg_tx_seq(unsigned int dest)
+{
+	return dest < NR_KERNELS && dest != self ? READ_ONCE(links[dest].tx.seq) : 0;
+}
 
 int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32 len)
 {
@@ -609,6 +657,9 @@ static long pkmsg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (copy_to_user((void __user *)arg, &b, sizeof(b)))
 			return -EFAULT;
 		return ret;
+	case POPCORN_KMSG_IOC_STRESS:
+	case POPCORN_KMSG_IOC_STRESS_STATS:
+		return popcorn_kmsg_stress_ioctl(cmd, (void __user *)arg);
 	case POPCORN_KMSG_IOC_MODE:
 		if (copy_from_user(&m, (void __user *)arg, sizeof(m)))
 			return -EFAULT;
