@@ -6,6 +6,8 @@
  *                                       new messages
  *   kmsgbench ping PEER LEN COUNT       COUNT round trips of LEN bytes to kernel PEER
  *   kmsgbench stream PEER LEN COUNT     COUNT one-way messages, then one round trip
+ *   kmsgbench fanin TARGET K1,K2.. LEN COUNT   all-to-one: the kernels K1.. each stream
+ *                                       COUNT messages to TARGET at once
  *   kmsgbench stress COUNT MALFORMED SEED   start the stress test on every kernel
  *   kmsgbench stress-stats KERNEL       one kernel's stress counts, per peer kernel
  *
@@ -116,6 +118,29 @@ static void print_counts(const char *name, const __u64 *v)
 		printf("%s%llu", i ? ";" : "", (unsigned long long)v[i]);
 }
 
+static int fanin(int argc, char **argv)
+{
+	struct popcorn_kmsg_fanin f = { 0 };
+	unsigned int n = 0;
+	char *item;
+	double s;
+
+	if (argc != 6)
+		return 2;
+	f.target = number("TARGET", argv[2]);
+	for (item = strtok(argv[3], ","); item; item = strtok(NULL, ","), n++)
+		f.senders |= 1u << (number("sender", item) & 31);
+	f.len = number("LEN", argv[4]);
+	f.count = number("COUNT", argv[5]);
+	if (ioctl(device(), POPCORN_KMSG_IOC_FANIN, &f))
+		die("fanin", strerror(errno));
+	s = f.span_ns / 1e9;
+	printf("senders=%u span_ns=%llu msgs_per_s=%.0f mb_per_s=%.3f\n", n,
+	       (unsigned long long)f.span_ns, (double)n * f.count / s,
+	       (double)n * f.count * f.len / s / 1e6);
+	return 0;
+}
+
 static int stress(int argc, char **argv)
 {
 	struct popcorn_kmsg_stress p = { 0 };
@@ -170,12 +195,15 @@ int main(int argc, char **argv)
 		return bench(argc, argv, 0);
 	if (argc >= 2 && !strcmp(argv[1], "stream"))
 		return bench(argc, argv, 1);
+	if (argc >= 2 && !strcmp(argv[1], "fanin"))
+		return fanin(argc, argv);
 	if (argc >= 2 && (!strcmp(argv[1], "stress") || !strcmp(argv[1], "stress-stats")) &&
 	    !stress(argc, argv))
 		return 0;
 	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
 		"       kmsgbench ping PEER LEN COUNT\n"
 		"       kmsgbench stream PEER LEN COUNT\n"
+		"       kmsgbench fanin TARGET K1,K2.. LEN COUNT\n"
 		"       kmsgbench stress COUNT MALFORMED SEED\n"
 		"       kmsgbench stress-stats KERNEL\n");
 	return 2;

@@ -1,5 +1,7 @@
-# Messaging stress test: the primary boots popcorn.k secondaries (one CPU and
-# popcorn.mib MiB each, APIC IDs 1..k) and starts the stress test on all kernels: each
+# Messaging with several kernels: the primary boots popcorn.k secondaries (one CPU and
+# popcorn.mib MiB each, APIC IDs 1..k). First all-to-one: 1, 2, .. k secondaries each
+# stream popcorn.fanin messages of popcorn.fanin_len bytes to the primary at once
+# (fanin_<n> KV lines). Then it starts the stress test on all kernels: each
 # sends popcorn.stress messages of random sizes to every other one, with
 # popcorn.malformed raw malformed messages among them. Then, once every sender is done
 # and nothing more arrives, each kernel's counts (checked by the test's own sequence
@@ -26,6 +28,14 @@ while [ "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)" -lt "$k" ] && [ 
 done
 sleep 1	# and each other's
 kv peers_up "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)"
+# All-to-one first: 1..k secondaries stream to this kernel at once.
+senders=""
+i=1
+while [ "$i" -le "$k" ]; do
+	senders="$senders${senders:+,}$i"
+	kv "fanin_$i" "$(kmsgbench fanin 0 "$senders" "$(param popcorn.fanin_len)" "$(param popcorn.fanin)")"
+	i=$((i + 1))
+done
 start=$(cut -d' ' -f1 /proc/uptime)
 kmsgbench stress "$(param popcorn.stress)" "$(param popcorn.malformed)" 1
 kv start_rc $?

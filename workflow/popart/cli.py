@@ -82,12 +82,14 @@ def cmd_msg_run(a: argparse.Namespace) -> None:
 def cmd_msg_csv(a: argparse.Namespace) -> None:
     from .experiments.msg import (LATENCY_COLUMNS, SAMPLE_COLUMNS, THROUGHPUT_COLUMNS,
                                   latency_rows, throughput_rows)
-    payloads = json.loads(a.msg)["payloads"]
+    msg = json.loads(a.msg)
     runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
-    latency, samples = latency_rows(runs, payloads)
+    latency, samples = latency_rows(runs, msg["payloads"])
+    throughput = throughput_rows(runs["kmsg"], msg["payloads"], Path(a.stress_run),
+                                 msg["fanin_payload"])
     atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
-    atomic_write_text(a.throughput, pd.DataFrame(throughput_rows(runs["kmsg"], payloads),
-                                                 columns=THROUGHPUT_COLUMNS).to_csv(index=False))
+    atomic_write_text(a.throughput, pd.DataFrame(throughput, columns=THROUGHPUT_COLUMNS)
+                      .to_csv(index=False))
     atomic_write_text(a.latency, pd.DataFrame(latency, columns=LATENCY_COLUMNS).to_csv(index=False))
 
 
@@ -213,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
             ("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
             ("--run-dir", req), qemu_binary)
     command("msg-csv", cmd_msg_csv, ("--msg", req), ("--kmsg-run", req), ("--smp-run", req),
+            ("--stress-run", req),
             ("--latency", req), ("--throughput", req), ("--samples", req))
     command("msg-stress", cmd_msg_stress, ("--msg", req), ("--run-dir", req), ("--json", req),
             ("--csv", req))

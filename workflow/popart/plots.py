@@ -86,15 +86,20 @@ def msg_latency_plot(latency: pd.DataFrame, out: Path) -> None:
 
 
 def msg_throughput_plot(throughput: pd.DataFrame, out: Path) -> None:
-    """One-way throughput against payload, per mode."""
+    """Left: one to one, MB/s against payload, per mode. Right: all to one, messages/s
+    against the number of senders."""
     sns.set_theme(style="whitegrid")
     ok = throughput[throughput["status"] == "ok"].assign(series=_series)
+    one, many = ok[ok["pattern"] == "one_to_one"], ok[ok["pattern"] == "all_to_one"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, column, label in [(axes[0], "msgs_per_s", "messages/s"),
-                              (axes[1], "mb_per_s", "MB/s")]:
-        if len(ok):
-            sns.lineplot(data=ok, x="payload_bytes", y=column, hue="series", marker="o", ax=ax)
-            ax.set_xscale("log", base=2)
-        ax.set_xlabel("payload [bytes]")
-        ax.set_ylabel(label)
+    if len(one):
+        sns.lineplot(data=one, x="payload_bytes", y="mb_per_s", hue="series", marker="o",
+                     ax=axes[0])
+        axes[0].set_xscale("log", base=2)
+    axes[0].set_xlabel("payload [bytes], one sender")
+    axes[0].set_ylabel("MB/s")
+    if len(many):
+        sns.barplot(data=many, x="senders", y="msgs_per_s", ax=axes[1])
+    axes[1].set_xlabel("senders, all to one")
+    axes[1].set_ylabel("messages/s")
     _finish(fig, throughput, "One-way message throughput", out)

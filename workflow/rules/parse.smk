@@ -36,6 +36,7 @@ rule msg_csv:
     input:
         kmsg="results/msg/kmsg/status.json",
         smp="results/msg/smp/status.json",
+        stress="results/msg/stress/status.json",
     output:
         latency="results/msg/latency.csv",
         throughput="results/msg/throughput.csv",
@@ -46,7 +47,8 @@ rule msg_csv:
         "results/logs/msg/csv.log",
     shell:
         "{POPART} msg-csv --msg {params.msg:q} --kmsg-run results/msg/kmsg"
-        " --smp-run results/msg/smp --latency {output.latency}"
+        " --smp-run results/msg/smp --stress-run results/msg/stress"
+        " --latency {output.latency}"
         " --throughput {output.throughput} --samples {output.samples} 2>&1 | tee {log}"
 
 

@@ -23,7 +23,7 @@ STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplica
                  "corrupted", "rejected")
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
                    "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores"]
-THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
+THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode", "pattern",
                       "payload_bytes", "senders", "msgs_per_s", "mb_per_s", "host_cores"]
 SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "sample", "ns"]
 
@@ -43,7 +43,9 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
     if system == "stress":
         k, mib, vcpus = STRESS_SECONDARIES, STRESS_MIB, 1 + STRESS_SECONDARIES
         common = (f"popcorn.k={k} popcorn.stress={msg['stress_messages']} "
-                  f"popcorn.malformed={msg['stress_malformed']}")
+                  f"popcorn.malformed={msg['stress_malformed']} "
+                  f"popcorn.fanin={msg['fanin_messages']} "
+                  f"popcorn.fanin_len={msg['fanin_payload']}")
     extra = common
     if system != "smp":
         extra = (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} memmap={k * 64}K$0x20000 "
@@ -103,20 +105,29 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
     return rows, samples
 
 
-def throughput_rows(kmsg_run: Path, payloads: list[int]) -> list[dict]:
+def _throughput_row(status: dict, values: dict, key: str, mode: str, payload: int,
+                    senders: int) -> dict:
+    row = {**_common(status), "mechanism": "kmsg", "mode": mode, "payload_bytes": payload,
+           "senders": senders, "pattern": "all_to_one" if key.startswith("fanin") else
+           "one_to_one"}
+    figure = _fields(values.get(key))
+    if row["status"] == "ok" and not figure.get("msgs_per_s"):
+        row["status"], row["reason"] = "error", f"the guest reported no {key}"
+    row.update(msgs_per_s=reported_number(figure.get("msgs_per_s")),
+               mb_per_s=reported_number(figure.get("mb_per_s")))
+    return row
+
+
+def throughput_rows(kmsg_run: Path, payloads: list[int], stress_run: Path,
+                    fanin_payload: int) -> list[dict]:
+    """One sender per payload and mode (the kmsg run), then all-to-one with 1..K senders
+    in IPI mode (the stress run, before its stress test)."""
     status, values = _run_facts(kmsg_run)
-    rows = []
-    for mode in ("ipi", "poll"):
-        for payload in payloads:
-            row = {**_common(status), "mechanism": "kmsg", "mode": mode,
-                   "payload_bytes": payload, "senders": 1}
-            figure = _fields(values.get(f"tput_kmsg_{mode}_{payload}"))
-            if row["status"] == "ok" and not figure.get("msgs_per_s"):
-                row["status"] = "error"
-                row["reason"] = f"the guest reported no tput_kmsg_{mode}_{payload}"
-            row.update(msgs_per_s=reported_number(figure.get("msgs_per_s")),
-                       mb_per_s=reported_number(figure.get("mb_per_s")))
-            rows.append(row)
+    rows = [_throughput_row(status, values, f"tput_kmsg_{mode}_{payload}", mode, payload, 1)
+            for mode in ("ipi", "poll") for payload in payloads]
+    status, values = _run_facts(stress_run)
+    rows += [_throughput_row(status, values, f"fanin_{n}", "ipi", fanin_payload, n)
+             for n in range(1, STRESS_SECONDARIES + 1)]
     return rows
 
 

@@ -101,6 +101,22 @@ struct popcorn_kmsg_stress_stats {
 #define POPCORN_KMSG_IOC_STRESS		_IOW('P', 19, struct popcorn_kmsg_stress)
 #define POPCORN_KMSG_IOC_STRESS_STATS	_IOWR('P', 20, struct popcorn_kmsg_stress_stats)
 
+/*
+ * All-to-one: every kernel in senders (a bitmask) streams count messages of len bytes
+ * to target at once, each then waits until target handled them all. span_ns runs from
+ * the first sender's start to the last sender's end, on the TSC that all kernels share.
+ */
+struct popcorn_kmsg_fanin {
+	__u32 target;
+	__u32 senders;
+	__u32 len;
+	__u32 count;
+	__u64 span_ns;						/* out */
+	__u64 elapsed_ns[POPCORN_KMSG_STRESS_PEERS];		/* out: each sender's */
+};
+
+#define POPCORN_KMSG_IOC_FANIN		_IOWR('P', 21, struct popcorn_kmsg_fanin)
+
 #define POPCORN_KMSG_IOC_PING	_IOWR('P', 16, struct popcorn_kmsg_bench)
 #define POPCORN_KMSG_IOC_STREAM	_IOWR('P', 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */

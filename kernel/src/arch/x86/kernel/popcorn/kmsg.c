@@ -660,6 +660,8 @@ static long pkmsg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case POPCORN_KMSG_IOC_STRESS:
 	case POPCORN_KMSG_IOC_STRESS_STATS:
 		return popcorn_kmsg_stress_ioctl(cmd, (void __user *)arg);
+	case POPCORN_KMSG_IOC_FANIN:
+		return popcorn_kmsg_fanin_ioctl((void __user *)arg);
 	case POPCORN_KMSG_IOC_MODE:
 		if (copy_from_user(&m, (void __user *)arg, sizeof(m)))
 			return -EFAULT;

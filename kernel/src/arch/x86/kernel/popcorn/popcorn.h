@@ -18,4 +18,7 @@ u32 popcorn_kmsg_tx_seq(unsigned int dest);
 /* kmsg_stress.c: POPCORN_KMSG_IOC_STRESS and POPCORN_KMSG_IOC_STRESS_STATS. */
 int popcorn_kmsg_stress_ioctl(unsigned int cmd, void __user *arg);
 
+/* kmsg_fanin.c: POPCORN_KMSG_IOC_FANIN. */
+int popcorn_kmsg_fanin_ioctl(void __user *arg);
+
 #endif /* _X86_KERNEL_POPCORN_H */
