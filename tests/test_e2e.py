@@ -185,6 +185,10 @@ def test_the_panicked_secondary_boots_again_on_the_same_cpus_and_memory(isolatio
     again = parse_console(rebooted)
     assert again.ended and again.rc == 0 and not again.panic
     assert again.values["apic_ids"] == "3;4"
+    # The messaging layer of another secondary noticed both: down, then up again.
+    other = (run / "console-k1.log").read_text()
+    assert "popcorn kmsg: kernel 2 stopped answering" in other
+    assert "popcorn kmsg: kernel 2 is up (epoch 2)" in other
     assert again.values["mem_ranges"] == "00030000-0003ffff;46100000-4bffffff"
 
 

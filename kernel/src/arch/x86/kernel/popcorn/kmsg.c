@@ -52,7 +52,7 @@
 #define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_BYTES)
 #define RECORD_MAGIC		0x4b4d4e50	/* "PNMK" */
 #define HEARTBEAT_MS		100
-#define PEER_TIMEOUT_MS		2000
+#define PEER_TIMEOUT_MS		5000	/* generous: emulated CPUs stall for seconds */
 #define BUDGET			64		/* messages per ring per pass */
 #define MAX_PENDING		64
 #define SEND_WAIT_MS		1000

@@ -461,6 +461,23 @@ static int wait_trampoline(u8 *page, u32 apic_id)
 	return -ETIMEDOUT;
 }
 
+/*
+ * Megabytes of images: in chunks, letting other work run between them (the
+ * heartbeats that other kernels watch, on a kernel that does not preempt).
+ */
+static int copy_in_chunks(void *dst, u64 src, u64 len)
+{
+	u64 done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = min_t(u64, len - done, SZ_1M);
+		if (copy_from_user(dst + done, u64_to_user_ptr(src + done), n))
+			return -EFAULT;
+		cond_resched();
+	}
+	return 0;
+}
+
 static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 {
 	struct setup_header *hdr;
@@ -495,9 +512,8 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 		goto out;
 	}
 	ret = -EFAULT;
-	if (copy_from_user(part + KERNEL_OFFSET, u64_to_user_ptr(req->kernel_ptr + pm_offset),
-			   pm_len) ||
-	    copy_from_user(part + initrd_off, u64_to_user_ptr(req->initrd_ptr), req->initrd_len))
+	if (copy_in_chunks(part + KERNEL_OFFSET, req->kernel_ptr + pm_offset, pm_len) ||
+	    copy_in_chunks(part + initrd_off, req->initrd_ptr, req->initrd_len))
 		goto out;
 	ret = check_initramfs(part + initrd_off, req->initrd_len);
 	if (ret)
