@@ -30,3 +30,10 @@ def test_concurrent_producer_and_consumer_lose_nothing(ring_test):
     counts = dict(f.split("=") for f in result.stdout.splitlines()[0].split())
     assert counts["received"] == counts["sent"] == "100000"
     assert counts["corrupted"] == counts["out_of_order"] == counts["malformed"] == "0"
+
+
+def test_round_trips_over_two_rings_complete(ring_test):
+    """The ring's own round-trip cost (a measurement for README, not asserted here)."""
+    result = subprocess.run([ring_test, "pingpong", "2000"], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0 and float(result.stdout.split("=")[1]) > 0

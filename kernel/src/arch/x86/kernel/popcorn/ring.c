@@ -72,13 +72,21 @@ static void copy_out(const struct pcn_ring_shared *sh, u32 nlines, u32 idx, u32 
 		memcpy((u8 *)dst + first, &sh->lines[0][0], n - first);
 }
 
-/* Room for n lines? The consumer's tail is untrusted. */
+/*
+ * Room for n lines? Only when the tail we saw last says no is the consumer's tail read
+ * again: a cache line less to fetch per message. That tail is untrusted.
+ */
 static int reserve(struct pcn_ring_tx *tx, u32 n)
 {
-	/* Acquire: the consumer copied those lines out before it moved its tail. */
-	u32 used = tx->head - smp_load_acquire(&tx->sh->tail);
+	u32 used = tx->head - tx->tail_seen;
 
+	if (tx->nlines - used >= n)
+		return 0;
+	/* Acquire: the consumer copied those lines out before it moved its tail. */
+	tx->tail_seen = smp_load_acquire(&tx->sh->tail);
+	used = tx->head - tx->tail_seen;
 	if (used > tx->nlines) {
+		tx->tail_seen = tx->head - tx->nlines;	/* trust nothing: the ring is full */
 		tx->bad_tail++;
 		return -EIO;
 	}

@@ -53,6 +53,7 @@ struct pcn_ring_tx {
 	struct pcn_ring_shared *sh;
 	u32 nlines;
 	u32 head;		/* our copy */
+	u32 tail_seen;		/* the consumer's tail when we last looked */
 	u32 seq;
 	u8 self;
 	u64 sent;
