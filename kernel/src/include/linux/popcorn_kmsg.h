@@ -51,5 +51,6 @@ int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32
 
 /* The primary's loader hands the region to each secondary it boots. */
 phys_addr_t popcorn_kmsg_region(size_t *size);
+void popcorn_kmsg_set_ipi_target(unsigned int kernel, u32 apic_id);
 
 #endif /* _LINUX_POPCORN_KMSG_H */

@@ -51,6 +51,7 @@
 #define RECORDS_BYTES		SZ_64K
 #define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_BYTES)
 #define RECORD_MAGIC		0x4b4d4e50	/* "PNMK" */
+#define TARGETS_OFFSET		SZ_32K		/* struct kmsg_targets, the primary's */
 #define HEARTBEAT_MS		100
 #define PEER_TIMEOUT_MS		5000	/* generous: emulated CPUs stall for seconds */
 #define BUDGET			64		/* messages per ring per pass */
@@ -62,10 +63,18 @@ struct kmsg_record {
 	u32 magic;
 	u32 kernel_id;
 	u32 epoch;		/* bumped at every start */
-	u32 apic_id;		/* takes this kernel's message IPIs */
+	u32 apic_id;		/* its boot CPU; only the primary's is used (kmsg_targets) */
 	u64 heartbeat;
 	/* Its own cache line: senders read it after every message. */
 	u32 irq_wanted __aligned(64);
+};
+
+/*
+ * Where each secondary's message IPIs go, written by the primary's loader only: a
+ * secondary's own record could name any CPU, including one of the primary's.
+ */
+struct kmsg_targets {
+	u32 apic_id[NR_KERNELS];
 };
 
 /* Our side of the two rings we share with one peer. */
@@ -117,6 +126,11 @@ static struct kmsg_record *record(unsigned int kernel)
 	return (struct kmsg_record *)(region + kernel * 128);
 }
 
+static struct kmsg_targets *targets(void)
+{
+	return (struct kmsg_targets *)(region + TARGETS_OFFSET);
+}
+
 static struct pcn_ring_shared *ring(unsigned int from, unsigned int to)
 {
 	return (struct pcn_ring_shared *)(region + RECORDS_BYTES +
@@ -138,8 +152,8 @@ static void resync_tx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 {
 	pcn_ring_tx_init(&l->tx, ring(self, peer), RING_LINES, self);
 	l->tx_epoch = epoch;
-	/* Its IPI target is fixed for this epoch: a later change of the record is ignored. */
-	l->apic_id = READ_ONCE(record(peer)->apic_id);
+	/* The primary names its own CPU; the loader named every secondary's. */
+	l->apic_id = peer ? READ_ONCE(targets()->apic_id[peer]) : READ_ONCE(record(0)->apic_id);
 }
 
 static void resync_rx(struct kmsg_link *l, unsigned int peer, u32 epoch)
@@ -152,13 +166,9 @@ static void resync_rx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 static void send_ipi(struct kmsg_link *l, unsigned int peer)
 {
 	unsigned long flags;
-	u32 apic_id = READ_ONCE(record(peer)->apic_id);
 
-	/* Only to the CPU the peer named when it started. */
-	if (apic_id != l->apic_id)
-		return;
 	local_irq_save(flags);
-	apic_icr_write(POPCORN_KMSG_VECTOR | APIC_DM_FIXED | APIC_DEST_PHYSICAL, apic_id);
+	apic_icr_write(POPCORN_KMSG_VECTOR | APIC_DM_FIXED | APIC_DEST_PHYSICAL, l->apic_id);
 	if (!x2apic_enabled())
 		safe_apic_wait_icr_idle();
 	local_irq_restore(flags);
@@ -702,6 +712,13 @@ static int pkmsg_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/* The loader, before it starts a secondary: the CPU that takes its message IPIs. */
+void popcorn_kmsg_set_ipi_target(unsigned int kernel, u32 apic_id)
+{
+	if (region && self == 0 && kernel && kernel < NR_KERNELS)
+		WRITE_ONCE(targets()->apic_id[kernel], apic_id);
+}
+
 phys_addr_t popcorn_kmsg_region(size_t *size)
 {
 	*size = REGION_SIZE;
@@ -744,6 +761,8 @@ static int __init popcorn_kmsg_init(void)
 	u32 epoch;
 	int ret;
 
+	BUILD_BUG_ON(sizeof(struct kmsg_record) > 128 || NR_KERNELS * 128 > TARGETS_OFFSET ||
+		     TARGETS_OFFSET + sizeof(struct kmsg_targets) > RECORDS_BYTES);
 	ret = kmsg_find_region();
 	if (ret) {
 		pr_err("no messaging: %d\n", ret);

@@ -610,6 +610,7 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 	pr_info("kernel %u: booting on %u CPU(s) from APIC ID %u, memory %#llx-%#llx\n",
 		k->id, k->nr_cpus, k->apic_ids[0], k->mem_start,
 		k->mem_start + k->mem_size - 1);
+	popcorn_kmsg_set_ipi_target(k->id, k->apic_ids[0]);	/* its boot CPU */
 	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
 	k->kick_ns = ktime_get_ns();
 	k->up_ns = 0;
