@@ -55,13 +55,19 @@ def test_a_failed_run_gives_its_rows_that_status_and_a_missing_figure_is_an_erro
 
 
 def test_throughput_rows_and_ratios(tmp_path):
-    values = {"tput_kmsg_ipi_8": "elapsed_ns=10 msgs_per_s=2000 mb_per_s=0.016"}
+    values = {"tput_kmsg_ipi_8_1": "elapsed_ns=10 msgs_per_s=2000 mb_per_s=0.016",
+              "tput_kmsg_ipi_8_2": "elapsed_ns=10 msgs_per_s=1000 mb_per_s=0.008",
+              "tput_kmsg_ipi_8_3": "elapsed_ns=10 msgs_per_s=9000 mb_per_s=0.072",
+              "tput_kmsg_poll_8_1": "elapsed_ns=10 msgs_per_s=5 mb_per_s=0.1"}
     fanin = {"fanin_1": "senders=1 span_ns=5 msgs_per_s=100 mb_per_s=0.1",
              "fanin_2": "senders=2 span_ns=5 msgs_per_s=190 mb_per_s=0.2"}
-    rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [8],
+    rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [8], 3,
                            write_run(tmp_path / "stress", values=fanin), 256)
-    assert rows[0]["msgs_per_s"] == 2000 and rows[0]["senders"] == 1
+    assert rows[0]["msgs_per_s"] == 2000 and rows[0]["senders"] == 1  # the median of 3
+    assert (rows[0]["samples"], rows[0]["msgs_per_s_min"], rows[0]["msgs_per_s_max"]) == (
+        3, 1000, 9000)
     assert rows[1]["mode"] == "poll" and rows[1]["status"] == "error"
+    assert "1 of 3 runs" in rows[1]["reason"]
     assert [(r["pattern"], r["senders"], r["payload_bytes"], r["status"]) for r in rows[2:]] == [
         ("all_to_one", 1, 256, "ok"), ("all_to_one", 2, 256, "ok"),
         ("all_to_one", 3, 256, "error")]

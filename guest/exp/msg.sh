@@ -3,12 +3,13 @@
 # kernels switched): popcorn.pings round trips and popcorn.stream one-way messages per
 # payload size in popcorn.payloads (comma-separated). Each figure is one KV line:
 #   lat_kmsg_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..   (raw_kmsg_...: every sample)
-#   tput_kmsg_<mode>_<bytes> elapsed_ns=.. msgs_per_s=.. mb_per_s=..
+#   tput_kmsg_<mode>_<bytes>_<r> elapsed_ns=.. msgs_per_s=.. mb_per_s=..  (r: 1..popcorn.reps)
 . /exp/lib.sh
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 mib=$(param popcorn.mib)
 pings=$(param popcorn.pings)
 stream=$(param popcorn.stream)
+reps=$(param popcorn.reps)
 payloads=$(param popcorn.payloads | tr ',' ' ')
 popcornctl console &
 relay=$!
@@ -29,7 +30,11 @@ for mode in ipi poll; do
 		out=$(PINGPONG_RAW=1 kmsgbench ping 1 "$len" "$pings")
 		kv "raw_kmsg_${mode}_$len" "$(echo "$out" | sed -n 's/^raw_ns=//p')"
 		kv "lat_kmsg_${mode}_$len" "$(echo "$out" | grep '^p50_ns=')"
-		kv "tput_kmsg_${mode}_$len" "$(kmsgbench stream 1 "$len" "$stream")"
+		r=1
+		while [ "$r" -le "$reps" ]; do
+			kv "tput_kmsg_${mode}_${len}_$r" "$(kmsgbench stream 1 "$len" "$stream")"
+			r=$((r + 1))
+		done
 	done
 done
 kmsgbench mode ipi && kmsgbench mode ipi 1

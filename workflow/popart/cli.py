@@ -85,8 +85,8 @@ def cmd_msg_csv(a: argparse.Namespace) -> None:
     msg = json.loads(a.msg)
     runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
     latency, samples = latency_rows(runs, msg["payloads"])
-    throughput = throughput_rows(runs["kmsg"], msg["payloads"], Path(a.stress_run),
-                                 msg["fanin_payload"])
+    throughput = throughput_rows(runs["kmsg"], msg["payloads"], msg["stream_repetitions"],
+                                 Path(a.stress_run), msg["fanin_payload"])
     atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
     atomic_write_text(a.throughput, pd.DataFrame(throughput, columns=THROUGHPUT_COLUMNS)
                       .to_csv(index=False))

@@ -24,7 +24,8 @@ STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplica
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
                    "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores"]
 THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode", "pattern",
-                      "payload_bytes", "senders", "msgs_per_s", "mb_per_s", "host_cores"]
+                      "payload_bytes", "senders", "msgs_per_s", "mb_per_s", "samples",
+                      "msgs_per_s_min", "msgs_per_s_max", "host_cores"]
 SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "sample", "ns"]
 
 
@@ -38,6 +39,7 @@ def latency_cases(payloads: list[int]) -> list[tuple[str, str, int, str]]:
 def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: str) -> Machine:
     msg = config["experiments"]["msg"]
     common = (f"popcorn.pings={msg['pings']} popcorn.stream={msg['stream_messages']} "
+              f"popcorn.reps={msg['stream_repetitions']} "
               f"popcorn.payloads={','.join(str(p) for p in msg['payloads'])}")
     k, mib, vcpus = 1, SECONDARY_MIB, VCPUS
     if system == "stress":
@@ -105,28 +107,37 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
     return rows, samples
 
 
-def _throughput_row(status: dict, values: dict, key: str, mode: str, payload: int,
+def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payload: int,
                     senders: int) -> dict:
+    """The median over the repetitions (keys), with their number and range."""
     row = {**_common(status), "mechanism": "kmsg", "mode": mode, "payload_bytes": payload,
-           "senders": senders, "pattern": "all_to_one" if key.startswith("fanin") else
+           "senders": senders, "pattern": "all_to_one" if keys[0].startswith("fanin") else
            "one_to_one"}
-    figure = _fields(values.get(key))
-    if row["status"] == "ok" and not figure.get("msgs_per_s"):
-        row["status"], row["reason"] = "error", f"the guest reported no {key}"
-    row.update(msgs_per_s=reported_number(figure.get("msgs_per_s")),
-               mb_per_s=reported_number(figure.get("mb_per_s")))
+    figures = [_fields(values.get(key)) for key in keys]
+    runs = pd.DataFrame([{"msgs_per_s": reported_number(f.get("msgs_per_s")),
+                          "mb_per_s": reported_number(f.get("mb_per_s"))} for f in figures
+                         if f.get("msgs_per_s")], columns=["msgs_per_s", "mb_per_s"])
+    if row["status"] == "ok" and len(runs) < len(keys):
+        row["status"] = "error"
+        row["reason"] = f"the guest reported {len(runs)} of {len(keys)} runs of {keys[0]}"
+    row.update(msgs_per_s=runs["msgs_per_s"].median() if len(runs) else None,
+               mb_per_s=runs["mb_per_s"].median() if len(runs) else None,
+               samples=len(runs), msgs_per_s_min=runs["msgs_per_s"].min() if len(runs) else None,
+               msgs_per_s_max=runs["msgs_per_s"].max() if len(runs) else None)
     return row
 
 
-def throughput_rows(kmsg_run: Path, payloads: list[int], stress_run: Path,
+def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stress_run: Path,
                     fanin_payload: int) -> list[dict]:
     """One sender per payload and mode (the kmsg run), then all-to-one with 1..K senders
     in IPI mode (the stress run, before its stress test)."""
     status, values = _run_facts(kmsg_run)
-    rows = [_throughput_row(status, values, f"tput_kmsg_{mode}_{payload}", mode, payload, 1)
+    rows = [_throughput_row(status, values, [f"tput_kmsg_{mode}_{payload}_{r}"
+                                             for r in range(1, repetitions + 1)],
+                            mode, payload, 1)
             for mode in ("ipi", "poll") for payload in payloads]
     status, values = _run_facts(stress_run)
-    rows += [_throughput_row(status, values, f"fanin_{n}", "ipi", fanin_payload, n)
+    rows += [_throughput_row(status, values, [f"fanin_{n}"], "ipi", fanin_payload, n)
              for n in range(1, STRESS_SECONDARIES + 1)]
     return rows
 
