@@ -27,8 +27,9 @@ class ConsoleReport:
     panic: str | None = None
 
 
-def _fields(text: str) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+def key_values(text: str | None) -> dict[str, str]:
+    """"a=1 b=2" -> {"a": "1", "b": "2"}; words without "=" are skipped."""
+    return dict(part.split("=", 1) for part in (text or "").split() if "=" in part)
 
 
 def feed(report: ConsoleReport, line: str) -> None:
@@ -44,12 +45,12 @@ def feed(report: ConsoleReport, line: str) -> None:
     kind, rest = match.groups()
     if kind == "BEGIN":
         report.begun = True
-        report.experiment = _fields(rest).get("exp")
+        report.experiment = key_values(rest).get("exp")
     elif kind == "KV" and "=" in rest:
         key, value = rest.split("=", 1)
         report.values[key.strip()] = value.strip()
     elif kind == "END":
-        fields = _fields(rest)
+        fields = key_values(rest)
         report.ended = True
         report.rc = int(fields["rc"]) if fields.get("rc", "").lstrip("-").isdigit() else None
     elif kind == "WARN":

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..console import key_values
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import Machine, QemuTarget, RunStatus
 from . import reported_number
-from .multikernel import FIRMWARE_MIB, PARTITION_BASE, PRIMARY_MIB
+from .multikernel import layout
 
-VCPUS = 2                 # the primary and one secondary; SMP: the same two vCPUs
-SECONDARY_MIB = 128
+SECONDARY_MIB = 128       # one secondary: 2 vCPUs; SMP Linux on the same two
 STRESS_SECONDARIES = 3    # the stress test: 4 kernels, every ordered pair
 STRESS_MIB = 96
-SYSTEMS = ("kmsg", "smp", "stress")
 STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplicated",
                  "corrupted", "rejected")
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
@@ -41,21 +40,19 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
     common = (f"popcorn.pings={msg['pings']} popcorn.stream={msg['stream_messages']} "
               f"popcorn.reps={msg['stream_repetitions']} "
               f"popcorn.payloads={','.join(str(p) for p in msg['payloads'])}")
-    k, mib, vcpus = 1, SECONDARY_MIB, VCPUS
+    k, mib = 1, SECONDARY_MIB
     if system == "stress":
-        k, mib, vcpus = STRESS_SECONDARIES, STRESS_MIB, 1 + STRESS_SECONDARIES
-        common = (f"popcorn.k={k} popcorn.stress={msg['stress_messages']} "
+        k, mib = STRESS_SECONDARIES, STRESS_MIB
+        common = (f"popcorn.stress={msg['stress_messages']} "
                   f"popcorn.malformed={msg['stress_malformed']} "
                   f"popcorn.fanin={msg['fanin_messages']} "
                   f"popcorn.fanin_len={msg['fanin_payload']}")
-    extra = common
-    if system != "smp":
-        extra = (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} memmap={k * 64}K$0x20000 "
-                 f"nokaslr no_ipi_broadcast=1 popcorn.mib={mib} {common}")
+    # The multikernel experiment's partitioning; SMP Linux gets the same VM, unpartitioned.
+    plan = layout({"secondaries": k, "mem_mib_per_secondary": mib, "cpus_per_secondary": 1})
+    extra = common if system == "smp" else f"{plan['append']} {common}"
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
     experiment = {"kmsg": "msg", "smp": "msg-smp", "stress": "msg-stress"}[system]
-    m = machine(qemu, kernel, initrd, accel, experiment, vcpus,
-                PRIMARY_MIB + k * mib + FIRMWARE_MIB)
+    m = machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"])
     return replace(m, icount=None)  # wall time: see the module's docstring
 
 
@@ -66,10 +63,6 @@ def run_msg(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
     if system == "stress":  # far longer than a benchmark run; its own limit
         limits = replace(limits, run_s=config["experiments"]["msg"]["stress_timeout_s"])
     return target.run(m, limits, run_dir)
-
-
-def _fields(text: str | None) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in (text or "").split() if "=" in part)
 
 
 def _run_facts(run_dir: Path) -> tuple[dict, dict]:
@@ -94,7 +87,7 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
         status, values = facts[system]
         row = {**_common(status), "mechanism": mech, "mode": mode, "payload_bytes": payload}
         key = f"{mech}_{mode}_{payload}"
-        figure = _fields(values.get(f"lat_{key}"))
+        figure = key_values(values.get(f"lat_{key}"))
         if row["status"] == "ok" and not figure.get("p50_ns"):
             row["status"], row["reason"] = "error", f"the guest reported no lat_{key}"
         row.update(p50_ns=reported_number(figure.get("p50_ns")),
@@ -113,7 +106,7 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
     row = {**_common(status), "mechanism": "kmsg", "mode": mode, "payload_bytes": payload,
            "senders": senders, "pattern": "all_to_one" if keys[0].startswith("fanin") else
            "one_to_one"}
-    figures = [_fields(values.get(key)) for key in keys]
+    figures = [key_values(values.get(key)) for key in keys]
     runs = pd.DataFrame([{"msgs_per_s": reported_number(f.get("msgs_per_s")),
                           "mb_per_s": reported_number(f.get("mb_per_s"))} for f in figures
                          if f.get("msgs_per_s")], columns=["msgs_per_s", "mb_per_s"])
@@ -162,7 +155,7 @@ def ratio_table(latency: pd.DataFrame) -> pd.DataFrame:
 
 def _stress_counts(text: str | None) -> dict[str, list[int]] | None:
     """One kernel's "kmsgbench stress-stats" line: count name -> per peer kernel."""
-    fields = _fields(text)
+    fields = key_values(text)
     try:
         return {name: [int(v) for v in fields[name].split(";")] for name in STRESS_COUNTS}
     except (KeyError, ValueError):
