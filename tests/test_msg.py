@@ -17,7 +17,7 @@ def write_run(path, status="ok", values=None):
 
 
 def figures(cases, system):
-    values = {}
+    values = {"mode_ipi_rc": "0", "mode_poll_rc": "0"} if system == "kmsg" else {}
     for mech, mode, payload, where in cases:
         if where == system:
             key = f"{mech}_{mode}_{payload}"
@@ -54,13 +54,32 @@ def test_a_failed_run_gives_its_rows_that_status_and_a_missing_figure_is_an_erro
     assert by_case[("kmsg", "ipi", 8)]["status"] == "ok"
 
 
+def test_a_mode_switch_that_failed_makes_that_modes_rows_errors(tmp_path):
+    cases = latency_cases(PAYLOADS)
+    values = {**figures(cases, "kmsg"), "mode_poll_rc": "1"}
+    runs = {"kmsg": write_run(tmp_path / "kmsg", values=values),
+            "smp": write_run(tmp_path / "smp", values=figures(cases, "smp"))}
+    rows, _ = latency_rows(runs, PAYLOADS)
+    poll = [r for r in rows if r["mode"] == "poll"]
+    assert {r["status"] for r in poll} == {"error"}
+    assert "mode_poll_rc=1" in poll[0]["reason"]
+    assert {r["status"] for r in rows if r["mode"] != "poll"} == {"ok"}
+    values.update({"tput_kmsg_poll_8_1": "msgs_per_s=5 mb_per_s=0.1",
+                   "tput_kmsg_ipi_8_1": "msgs_per_s=5 mb_per_s=0.1"})
+    rows = throughput_rows(write_run(tmp_path / "k2", values=values), [8], 1,
+                           write_run(tmp_path / "stress"), 256)
+    assert [(r["mode"], r["pattern"], r["status"]) for r in rows[:2]] == [
+        ("ipi", "one_to_one", "ok"), ("poll", "one_to_one", "error")]
+
+
 def test_throughput_rows_and_ratios(tmp_path):
     values = {"tput_kmsg_ipi_8_1": "elapsed_ns=10 msgs_per_s=2000 mb_per_s=0.016",
               "tput_kmsg_ipi_8_2": "elapsed_ns=10 msgs_per_s=1000 mb_per_s=0.008",
               "tput_kmsg_ipi_8_3": "elapsed_ns=10 msgs_per_s=9000 mb_per_s=0.072",
-              "tput_kmsg_poll_8_1": "elapsed_ns=10 msgs_per_s=5 mb_per_s=0.1"}
-    fanin = {"fanin_1": "senders=1 span_ns=5 msgs_per_s=100 mb_per_s=0.1",
-             "fanin_2": "senders=2 span_ns=5 msgs_per_s=190 mb_per_s=0.2"}
+              "tput_kmsg_poll_8_1": "elapsed_ns=10 msgs_per_s=5 mb_per_s=0.1",
+              "mode_ipi_rc": "0", "mode_poll_rc": "0"}
+    fanin = {f"fanin_{n}_{r}": f"senders={n} span_ns=5 msgs_per_s={100 * n + r} mb_per_s=0.1"
+             for n in (1, 2) for r in (1, 2, 3)}
     rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [8], 3,
                            write_run(tmp_path / "stress", values=fanin), 256)
     assert rows[0]["msgs_per_s"] == 2000 and rows[0]["senders"] == 1  # the median of 3
@@ -71,6 +90,7 @@ def test_throughput_rows_and_ratios(tmp_path):
     assert [(r["pattern"], r["senders"], r["payload_bytes"], r["status"]) for r in rows[2:]] == [
         ("all_to_one", 1, 256, "ok"), ("all_to_one", 2, 256, "ok"),
         ("all_to_one", 3, 256, "error")]
+    assert (rows[3]["msgs_per_s"], rows[3]["samples"]) == (202, 3)  # the median of 3
     assert rows[0]["pattern"] == "one_to_one"
     cases = latency_cases(PAYLOADS)
     runs = {s: write_run(tmp_path / f"r{s}", values=figures(cases, s)) for s in ("kmsg", "smp")}

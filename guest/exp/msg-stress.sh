@@ -1,8 +1,8 @@
 # Messaging with several kernels: the primary boots popcorn.k secondaries (one CPU and
 # popcorn.mib MiB each, APIC IDs 1..k). First all-to-one: 1, 2, .. k secondaries each
-# stream popcorn.fanin messages of popcorn.fanin_len bytes to the primary at once
-# (fanin_<n> KV lines). Then it starts the stress test on all kernels: each
-# sends popcorn.stress messages of random sizes to every other one, with
+# stream popcorn.fanin messages of popcorn.fanin_len bytes to the primary at once,
+# popcorn.reps times (fanin_<n>_<r> KV lines). Then it starts the stress test on all
+# kernels: each sends popcorn.stress messages of random sizes to every other one, with
 # popcorn.malformed raw malformed messages among them. Then, once every sender is done
 # and nothing more arrives, each kernel's counts (checked by the test's own sequence
 # numbers and checksums) as stress_k<id> KV lines.
@@ -28,12 +28,16 @@ while [ "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)" -lt "$k" ] && [ 
 done
 sleep 1	# and each other's
 kv peers_up "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)"
-# All-to-one first: 1..k secondaries stream to this kernel at once.
+# All-to-one first: 1..k secondaries stream to this kernel at once, popcorn.reps times.
 senders=""
 i=1
 while [ "$i" -le "$k" ]; do
 	senders="$senders${senders:+,}$i"
-	kv "fanin_$i" "$(kmsgbench fanin 0 "$senders" "$(param popcorn.fanin_len)" "$(param popcorn.fanin)")"
+	r=1
+	while [ "$r" -le "$(param popcorn.reps)" ]; do
+		kv "fanin_${i}_$r" "$(kmsgbench fanin 0 "$senders" "$(param popcorn.fanin_len)" "$(param popcorn.fanin)")"
+		r=$((r + 1))
+	done
 	i=$((i + 1))
 done
 start=$(cut -d' ' -f1 /proc/uptime)

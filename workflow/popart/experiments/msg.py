@@ -46,7 +46,8 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
         common = (f"popcorn.stress={msg['stress_messages']} "
                   f"popcorn.malformed={msg['stress_malformed']} "
                   f"popcorn.fanin={msg['fanin_messages']} "
-                  f"popcorn.fanin_len={msg['fanin_payload']}")
+                  f"popcorn.fanin_len={msg['fanin_payload']} "
+                  f"popcorn.reps={msg['stream_repetitions']}")
     # The multikernel experiment's partitioning; SMP Linux gets the same VM, unpartitioned.
     plan = layout({"secondaries": k, "mem_mib_per_secondary": mib, "cpus_per_secondary": 1})
     extra = common if system == "smp" else f"{plan['append']} {common}"
@@ -78,6 +79,14 @@ def _common(status: dict) -> dict:
             "host_cores": status["host_cores"]}
 
 
+def _mode_failure(values: dict, mechanism: str, mode: str) -> str:
+    """Why a kmsg mode's figures cannot count: both kernels must have switched to it."""
+    rc = values.get(f"mode_{mode}_rc")
+    if mechanism != "kmsg" or rc == "0":
+        return ""
+    return f"switching both kernels to {mode} mode failed (mode_{mode}_rc={rc})"
+
+
 def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict], list[dict]]:
     """latency.csv rows (one per case, a failed run's cases with its status) and the raw
     samples behind them."""
@@ -90,6 +99,9 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
         figure = key_values(values.get(f"lat_{key}"))
         if row["status"] == "ok" and not figure.get("p50_ns"):
             row["status"], row["reason"] = "error", f"the guest reported no lat_{key}"
+        failure = _mode_failure(values, mech, mode)
+        if row["status"] == "ok" and failure:
+            row["status"], row["reason"] = "error", failure
         row.update(p50_ns=reported_number(figure.get("p50_ns")),
                    p99_ns=reported_number(figure.get("p99_ns")),
                    samples=reported_number(figure.get("samples")))
@@ -113,6 +125,9 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
     if row["status"] == "ok" and len(runs) < len(keys):
         row["status"] = "error"
         row["reason"] = f"the guest reported {len(runs)} of {len(keys)} runs of {keys[0]}"
+    failure = _mode_failure(values, "kmsg", mode) if row["pattern"] == "one_to_one" else ""
+    if row["status"] == "ok" and failure:
+        row["status"], row["reason"] = "error", failure
     row.update(msgs_per_s=runs["msgs_per_s"].median() if len(runs) else None,
                mb_per_s=runs["mb_per_s"].median() if len(runs) else None,
                samples=len(runs), msgs_per_s_min=runs["msgs_per_s"].min() if len(runs) else None,
@@ -123,14 +138,16 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
 def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stress_run: Path,
                     fanin_payload: int) -> list[dict]:
     """One sender per payload and mode (the kmsg run), then all-to-one with 1..K senders
-    in IPI mode (the stress run, before its stress test)."""
+    in IPI mode (the stress run, before its stress test); each the median of repetitions."""
     status, values = _run_facts(kmsg_run)
     rows = [_throughput_row(status, values, [f"tput_kmsg_{mode}_{payload}_{r}"
                                              for r in range(1, repetitions + 1)],
                             mode, payload, 1)
             for mode in ("ipi", "poll") for payload in payloads]
     status, values = _run_facts(stress_run)
-    rows += [_throughput_row(status, values, [f"fanin_{n}"], "ipi", fanin_payload, n)
+    rows += [_throughput_row(status, values, [f"fanin_{n}_{r}" for r in
+                                              range(1, repetitions + 1)],
+                             "ipi", fanin_payload, n)
              for n in range(1, STRESS_SECONDARIES + 1)]
     return rows
 

@@ -338,6 +338,19 @@ static void dispatch(const struct pcn_ring_hdr *hdr, const void *data)
 		handler(&msg);
 }
 
+/*
+ * Work from this peer? A hint without the lock, for pollers that pass here millions
+ * of times with nothing: a new epoch, or a head we have not reached. It reads the
+ * shared ring itself, never rx.sh, which a resync rewrites under the lock.
+ */
+static bool rx_hint(unsigned int peer, u32 epoch)
+{
+	const struct kmsg_link *l = &links[peer];
+
+	return READ_ONCE(l->rx_epoch) != epoch ||
+	       READ_ONCE(ring(peer, self)->head) != READ_ONCE(l->rx.tail);
+}
+
 /* Drains up to budget messages from one peer; returns how many were taken. */
 static int drain_peer(unsigned int peer, int budget)
 {
@@ -346,7 +359,7 @@ static int drain_peer(unsigned int peer, int budget)
 	u32 epoch = peer_epoch(peer);
 	int done = 0, ret;
 
-	if (!epoch || !spin_trylock(&l->rx_lock))
+	if (!epoch || !rx_hint(peer, epoch) || !spin_trylock(&l->rx_lock))
 		return 0;
 	if (epoch != l->rx_epoch)
 		resync_rx(l, peer, epoch);
@@ -386,8 +399,7 @@ static bool rings_empty(void)
 
 		if (peer == self || !links[peer].rx_buf || !epoch)
 			continue;
-		/* A hint, without the lock: a new epoch, or a message, means work. */
-		if (links[peer].rx_epoch != epoch || !pcn_ring_empty(&links[peer].rx))
+		if (rx_hint(peer, epoch))
 			return false;
 	}
 	return true;
