@@ -49,6 +49,10 @@ class Machine:
     cpu: str = "max"
     serial_ports: int = 1
     trace_events: tuple[str, ...] = ()  # QEMU trace events for the guest's trace windows
+    nic: str | None = None      # a NIC model (virtio-net-pci, e1000) on tap device `tap`
+    tap: str = "tap0"
+    mac: str = "52:54:00:12:34:56"
+    launcher: tuple[str, ...] = ()  # runs QEMU, e.g. in the test bed's network namespace
 
     @property
     def timebase(self) -> str:
@@ -94,6 +98,9 @@ def machine_argv(binary: str, m: Machine) -> list[str]:
         argv += ["-accel", "tcg", "-cpu", m.cpu, "-icount", f"shift={m.icount},sleep=off"]
     else:
         argv += ["-accel", "tcg,thread=multi", "-cpu", m.cpu]
+    if m.nic:
+        argv += ["-netdev", f"tap,id=net0,ifname={m.tap},script=no,downscript=no",
+                 "-device", f"{m.nic},netdev=net0,mac={m.mac}"]
     return argv
 
 
@@ -104,7 +111,8 @@ def interactive_argv(binary: str, m: Machine) -> list[str]:
 
 def qemu_argv(binary: str, m: Machine, run_dir: Path, qmp_socket: Path) -> list[str]:
     """A measured run: QMP, a debug log (and trace windows), a log file per serial port."""
-    argv = [*machine_argv(binary, m), "-qmp", f"unix:{qmp_socket},server=on,wait=off",
+    argv = [*m.launcher, *machine_argv(binary, m),
+            "-qmp", f"unix:{qmp_socket},server=on,wait=off",
             "-D", str(run_dir / "qemu-debug.log")]
     for port in range(m.serial_ports):
         argv += ["-chardev", f"file,id=ser{port},path={console_path(run_dir, port)}",
