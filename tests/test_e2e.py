@@ -308,3 +308,49 @@ def test_stress_loses_nothing_and_rejects_every_malformed_message(msg_run):
     assert (stress["lost"], stress["duplicated"], stress["corrupted"]) == (0, 0, 0)
     assert stress["malformed_injected"] == stress["malformed_rejected"] == 12 * 40
     assert stress["accel"] in ("kvm", "tcg") and stress["timebase"] == "wall"
+
+
+@pytest.fixture(scope="session")
+def net_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/net.yaml")  # after boot_run: kernel built
+
+
+def test_network_rows_through_a_shaped_link(net_run):
+    results = net_run / "results"
+    link = json.loads((results / "net/link.json").read_text())
+    assert link["status"] == "ok", link["reason"]
+    if link["accel"] == "tcg":  # shaped below what the emulated guest carried unshaped
+        assert link["link_mbit"] <= 0.5 * min(link["unshaped_mbit"].values()) + 1
+    net = pd.read_csv(results / "net/net.csv")
+    assert set(net["status"]) == {"ok"}, net[["direction", "streams", "status", "reason"]]
+    assert len(net) == 2 * 2 + 1 and set(net["system"]) == {"smp"}
+    tput = net[net["direction"] != "round_trip"]
+    assert set(tput["direction"]) == {"to_guest", "from_guest"}
+    # tc holds every direction to the link rate (with a little slack for the burst)
+    assert (tput["throughput_mbit"] > 0).all()
+    assert (tput["throughput_mbit"] <= 1.1 * link["link_mbit"]).all(), tput
+    rtt = net[net["direction"] == "round_trip"].iloc[0]
+    assert rtt["samples"] == 20 and 0 < rtt["rtt_us_p50"] <= rtt["rtt_us_p99"]
+    assert (results / "plots/net.png").stat().st_size > 10_000
+    assert (results / "net/smp/load/ping.txt").read_text().count("time=") == 20
+
+
+def test_web_server_rows_and_plot(net_run):
+    results = net_run / "results"
+    web = pd.read_csv(results / "web/web.csv")
+    assert set(web["status"]) == {"ok"}, web[["file_bytes", "connections", "status", "reason"]]
+    assert len(web) == 2 * 2 and (web["rps"] > 0).all() and (web["errors"] == 0).all()
+    assert (web["p50_ms"] <= web["p99_ms"]).all() and (web["workers"] == 2).all()
+    values = json.loads((results / "web/smp-v2/status.json").read_text())["values"]
+    # nginx: a master and one worker per vCPU, alive at the end; the guest's NIC
+    assert values["nginx_processes"] == "3" and values["nginx_alive"] == "1"
+    assert values["nic"] == "virtio_net"
+    assert (results / "plots/web.png").stat().st_size > 10_000
+    assert (results / "tables/web.md").exists()
+
+
+def test_the_test_bed_leaves_nothing_behind(net_run):
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "popcorn" not in left
+    procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert not [p for p in procs.splitlines() if p.startswith(("iperf3", "wrk"))]

@@ -117,6 +117,58 @@ def cmd_msg_report(a: argparse.Namespace) -> None:
     msg_throughput_plot(throughput, Path(a.throughput_plot))
 
 
+def cmd_net_image(a: argparse.Namespace) -> None:
+    from .netimage import build_net_image
+    tree = Path(read_json(a.kernel_info)["tree_dir"])
+    out = Path(a.out)
+    build_net_image(Path(a.base), tree, cache_root() / "debs", out, out.parent / "net-work")
+
+
+def cmd_net_link(a: argparse.Namespace) -> None:
+    from .experiments.net import run_link, write_link
+    config = json.loads(a.config)
+    _run_on_target(a, run_link)
+    write_link(Path(a.run_dir), config["network"], Path(a.out))
+
+
+def cmd_net_run(a: argparse.Namespace) -> None:
+    from .experiments.net import run_net
+    _run_on_target(a, lambda *args: run_net(*args, link=read_json(a.link)))
+
+
+def cmd_web_run(a: argparse.Namespace) -> None:
+    from .experiments.web import run_web
+    _run_on_target(a, lambda *args: run_web(*args, link=read_json(a.link), vcpus=a.vcpus))
+
+
+def cmd_net_csv(a: argparse.Namespace) -> None:
+    from .experiments.net import NET_COLUMNS, net_rows
+    rows = net_rows(Path(a.run_dir), a.system, json.loads(a.net), read_json(a.link))
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=NET_COLUMNS).to_csv(index=False))
+
+
+def cmd_web_csv(a: argparse.Namespace) -> None:
+    from .experiments.web import WEB_COLUMNS, web_rows
+    runs = {int(v): Path(p) for v, p in (pair.split("=", 1) for pair in a.runs)}
+    rows = web_rows(runs, a.system, json.loads(a.web), read_json(a.link))
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=WEB_COLUMNS).to_csv(index=False))
+
+
+def cmd_net_report(a: argparse.Namespace) -> None:
+    from .plots import net_plot, web_plot
+    from .tables import check_common_columns, write_table
+    frames = {"net": pd.read_csv(a.net)} if a.net else {}
+    if a.web:
+        frames["web"] = pd.read_csv(a.web)
+    for name, df in frames.items():
+        check_common_columns(df, name)
+        write_table(df.drop(columns=["reason"]), Path(a.tables) / name)
+    if "net" in frames:
+        net_plot(frames["net"], Path(a.net_plot))
+    if "web" in frames:
+        web_plot(frames["web"], Path(a.web_plot))
+
+
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
     from .experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
     secondaries = json.loads(a.multikernel)["secondaries"]
@@ -183,7 +235,8 @@ def cmd_check_config(a: argparse.Namespace) -> None:
     log.info(f"{a.config}: valid")
 
 
-TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run"}
+TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "net-link", "net-run",
+                   "web-run"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -221,6 +274,19 @@ def parser() -> argparse.ArgumentParser:
             ("--csv", req))
     command("msg-report", cmd_msg_report, ("--latency", req), ("--throughput", req),
             ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
+    on_target = (("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
+                 ("--run-dir", req), qemu_binary)
+    command("net-image", cmd_net_image, ("--kernel-info", req), ("--base", req), ("--out", req))
+    command("net-link", cmd_net_link, *on_target, ("--out", req))
+    command("net-run", cmd_net_run, *on_target, ("--link", req))
+    command("web-run", cmd_web_run, *on_target, ("--link", req),
+            ("--vcpus", {"type": int, "required": True}))
+    command("net-csv", cmd_net_csv, ("--net", req), ("--link", req), ("--run-dir", req),
+            ("--system", req), ("--out", req))
+    command("web-csv", cmd_web_csv, ("--web", req), ("--link", req), ("--system", req),
+            ("--out", req), ("runs", {"nargs": "+"}))
+    command("net-report", cmd_net_report, ("--net", {}), ("--web", {}), ("--tables", req),
+            ("--net-plot", {}), ("--web-plot", {}))
     command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),
             ("--run-dir", req), ("--out", req), ("--partition", req))
     command("multikernel-report", cmd_multikernel_report, ("--csv", req), ("--table", req),

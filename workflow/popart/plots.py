@@ -103,3 +103,36 @@ def msg_throughput_plot(throughput: pd.DataFrame, out: Path) -> None:
     axes[1].set_xlabel("senders, all to one")
     axes[1].set_ylabel("messages/s")
     _finish(fig, throughput, "One-way message throughput", out)
+
+
+def net_plot(net: pd.DataFrame, out: Path) -> None:
+    """TCP throughput per direction and number of streams, against the shaped link."""
+    sns.set_theme(style="whitegrid")
+    ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if len(ok):
+        sns.barplot(data=ok.assign(case=ok["system"] + " " + ok["direction"]), x="streams",
+                    y="throughput_mbit", hue="case", ax=ax)
+        for rate in sorted(set(ok["link_mbit"].dropna())):
+            ax.axhline(rate, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("TCP streams (dashed: the shaped link rate)")
+    ax.set_ylabel("throughput [Mbit/s]")
+    _finish(fig, net, "TCP throughput, outside to guest", out)
+
+
+def web_plot(web: pd.DataFrame, out: Path) -> None:
+    """Requests/s and p99 latency against connections, per system, vCPUs and file size."""
+    sns.set_theme(style="whitegrid")
+    ok = web[web["status"] == "ok"]
+    ok = ok.assign(series=ok["system"] + ", " + ok["vcpus"].astype(str) + " vCPUs, "
+                   + ok["file_bytes"].astype(str) + " B")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if len(ok):
+        sns.lineplot(data=ok, x="connections", y="rps", hue="series", marker="o", ax=axes[0])
+        sns.lineplot(data=ok, x="connections", y="p99_ms", hue="series", marker="o",
+                     legend=False, ax=axes[1])
+        for ax in axes:
+            ax.set_xscale("log", base=2)
+    axes[0].set_ylabel("requests/s")
+    axes[1].set_ylabel("p99 latency [ms]")
+    _finish(fig, web, "Static files from nginx", out)

@@ -63,6 +63,10 @@ def boot_runs():
     return [f"results/boot/run{r}/status.json" for r in range(1, reps + 1)]
 
 
+def web_runs():
+    return [f"results/web/smp-v{v}/status.json" for v in config["experiments"]["web"]["vcpus"]]
+
+
 def tidy_csvs():
     """experiment -> tidy CSV, for every enabled experiment."""
     csvs = {}
@@ -74,6 +78,10 @@ def tidy_csvs():
         csvs["msg_latency"] = "results/msg/latency.csv"
         csvs["msg_throughput"] = "results/msg/throughput.csv"
         csvs["msg_stress"] = "results/msg/stress.csv"
+    if config["experiments"]["net"]["enabled"]:
+        csvs["net"] = "results/net/net.csv"
+    if config["experiments"]["web"]["enabled"]:
+        csvs["web"] = "results/web/web.csv"
     return csvs
 
 
@@ -86,4 +94,8 @@ def final_outputs():
     if config["experiments"]["msg"]["enabled"]:
         outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png",
                     "results/msg/stress.json"]
+    if config["experiments"]["net"]["enabled"]:
+        outputs += ["results/tables/net.csv", "results/plots/net.png"]
+    if config["experiments"]["web"]["enabled"]:
+        outputs += ["results/tables/web.csv", "results/plots/web.png"]
     return outputs

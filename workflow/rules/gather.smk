@@ -95,3 +95,37 @@ rule msg_report:
         "{POPART} msg-report --latency {input.latency} --throughput {input.throughput}"
         " --tables results/tables --latency-plot {output.latency_plot}"
         " --throughput-plot {output.throughput_plot} 2>&1 | tee {log}"
+
+
+rule net_report:
+    input:
+        "results/net/net.csv",
+    output:
+        table=report(
+            "results/tables/net.csv", caption="../report/net_table.rst", category="Network"
+        ),
+        markdown="results/tables/net.md",
+        plot=report("results/plots/net.png", caption="../report/net_plot.rst", category="Network"),
+    log:
+        "results/logs/gather/net.log",
+    shell:
+        "{POPART} net-report --net {input} --tables results/tables --net-plot {output.plot}"
+        " 2>&1 | tee {log}"
+
+
+rule web_report:
+    input:
+        "results/web/web.csv",
+    output:
+        table=report(
+            "results/tables/web.csv", caption="../report/web_table.rst", category="Web server"
+        ),
+        markdown="results/tables/web.md",
+        plot=report(
+            "results/plots/web.png", caption="../report/web_plot.rst", category="Web server"
+        ),
+    log:
+        "results/logs/gather/web.log",
+    shell:
+        "{POPART} net-report --web {input} --tables results/tables --web-plot {output.plot}"
+        " 2>&1 | tee {log}"

@@ -17,3 +17,20 @@ rule initramfs:
         "{POPART} initramfs --kernel-info {input.info} --kernel {input.kernel}"
         " --guest {REPO}/guest"
         " --out {output.image} 2>&1 | tee {log}"
+
+
+# The network experiments' image: the boot image, then an overlay with Debian's iperf3
+# and nginx and their libraries (nginx fetched with apt-get download, never installed).
+rule net_image:
+    input:
+        info="results/kernel/kernel.json",
+        base="results/images/initramfs.cpio.gz",
+        iperf3="/usr/bin/iperf3",
+    output:
+        image="results/images/net.cpio.gz",
+        manifest="results/images/net.json",
+    log:
+        "results/logs/images/net.log",
+    shell:
+        "{POPART} net-image --kernel-info {input.info} --base {input.base}"
+        " --out {output.image} 2>&1 | tee {log}"

@@ -65,3 +65,34 @@ rule msg_stress:
     shell:
         "{POPART} msg-stress --msg {params.msg:q} --run-dir results/msg/stress"
         " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"
+
+
+rule net_csv:
+    input:
+        status="results/net/smp/status.json",
+        link="results/net/link.json",
+    output:
+        "results/net/net.csv",
+    params:
+        net=as_json(config["experiments"]["net"]),
+    log:
+        "results/logs/net/csv.log",
+    shell:
+        "{POPART} net-csv --net {params.net:q} --link {input.link} --run-dir results/net/smp"
+        " --system smp --out {output} 2>&1 | tee {log}"
+
+
+rule web_csv:
+    input:
+        status=web_runs(),
+        link="results/net/link.json",
+    output:
+        "results/web/web.csv",
+    params:
+        web=as_json(config["experiments"]["web"]),
+        runs=" ".join(f"{v}=results/web/smp-v{v}" for v in config["experiments"]["web"]["vcpus"]),
+    log:
+        "results/logs/web/csv.log",
+    shell:
+        "{POPART} web-csv --web {params.web:q} --link {input.link} --system smp"
+        " --out {output} {params.runs} 2>&1 | tee {log}"

@@ -111,3 +111,87 @@ rule msg_run:
         "{POPART} msg-run --system {wildcards.system} --config {params.config:q}"
         " --kernel {input.kernel} --initrd {input.initrd} --accel {input.accel}"
         " --run-dir results/msg/{wildcards.system} 2>&1 | tee {log}"
+
+
+# The network test bed (namespaces, tap, tc) is made and removed by each run; a stale one
+# from an interrupted run is removed first. Without root the rows carry that status.
+NET_INPUTS = dict(
+    kernel="results/kernel/bzImage",
+    initrd="results/images/net.cpio.gz",
+    accel="results/accel.json",
+)
+
+
+rule net_link:
+    input:
+        **NET_INPUTS,
+    output:
+        link="results/net/link.json",
+        status="results/net/link/status.json",
+    params:
+        config=as_json(
+            {
+                "qemu": config["qemu"],
+                "network": config["network"],
+                "experiments": {"net": config["experiments"]["net"]},
+            }
+        ),
+    resources:
+        measure=1,
+    log:
+        "results/logs/net/link.log",
+    shell:
+        "{POPART} net-link --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir results/net/link"
+        " --out {output.link} 2>&1 | tee {log}"
+
+
+rule net_run:
+    input:
+        **NET_INPUTS,
+        link="results/net/link.json",
+    output:
+        status="results/net/smp/status.json",
+    params:
+        config=as_json(
+            {
+                "qemu": config["qemu"],
+                "network": config["network"],
+                "experiments": {"net": config["experiments"]["net"]},
+            }
+        ),
+    resources:
+        measure=1,
+    log:
+        "results/logs/net/smp.log",
+    shell:
+        "{POPART} net-run --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
+        " --run-dir results/net/smp 2>&1 | tee {log}"
+
+
+rule web_run:
+    input:
+        **NET_INPUTS,
+        link="results/net/link.json",
+    output:
+        status="results/web/smp-v{vcpus}/status.json",
+    params:
+        config=as_json(
+            {
+                "qemu": config["qemu"],
+                "network": config["network"],
+                "experiments": {"web": config["experiments"]["web"]},
+            }
+        ),
+    wildcard_constraints:
+        vcpus=r"\d+",
+    resources:
+        measure=1,
+    log:
+        "results/logs/web/smp-v{vcpus}.log",
+    shell:
+        "{POPART} web-run --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
+        " --vcpus {wildcards.vcpus} --run-dir results/web/smp-v{wildcards.vcpus}"
+        " 2>&1 | tee {log}"

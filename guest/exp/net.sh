@@ -1,0 +1,64 @@
+# Network test bed, guest side: eth0 at popcorn.ip (gateway popcorn.gw), an iperf3
+# server, and nginx with popcorn.workers worker processes serving /srv/www/<bytes>, one
+# random file per size in popcorn.files. It reports net_ready once both servers listen,
+# then waits (at most popcorn.wait_s seconds) for the host to connect to port 7777, which
+# means the host is done, and reports whether both servers are still alive.
+. /exp/lib.sh
+param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
+listening() { netstat -ltn | grep -c -E ":($1) "; }
+ip link set lo up
+ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
+	ip route add default via "$(param popcorn.gw)"
+kv net_rc $?
+kv nic "$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
+mkdir -p /srv/www /var/lib/nginx /var/log/nginx /run /etc/nginx
+echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
+echo "root:x:0:" > /etc/group
+for size in $(param popcorn.files | tr ',' ' '); do
+	head -c "$size" /dev/urandom > "/srv/www/$size"
+done
+cat > /etc/nginx/nginx.conf <<EOF
+daemon off;
+master_process on;
+worker_processes $(param popcorn.workers);
+user root root;
+pid /run/nginx.pid;
+error_log stderr warn;
+events {
+	worker_connections 4096;
+	use epoll;
+}
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_requests 1000000;
+	default_type application/octet-stream;
+	server {
+		listen 80 backlog=4096;
+		root /srv/www;
+	}
+}
+EOF
+iperf3 --server --port 5201 > /tmp/iperf3.log 2>&1 &
+iperf3_pid=$!
+nginx -c /etc/nginx/nginx.conf > /tmp/nginx.log 2>&1 &
+nginx_pid=$!
+t=0
+while [ "$(listening '80|5201')" -lt 2 ] && [ "$t" -lt 100 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+kv nginx_processes "$(cat /proc/[0-9]*/comm | grep -c '^nginx$')"
+kv net_ready "$(listening '80|5201')"
+timeout "$(param popcorn.wait_s)" nc -l -p 7777 > /dev/null
+kv host_done $?
+kill -0 "$iperf3_pid" 2> /dev/null
+kv iperf3_alive $((1 - $?))
+kill -0 "$nginx_pid" 2> /dev/null
+kv nginx_alive $((1 - $?))
+kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+tail -n 5 /tmp/nginx.log /tmp/iperf3.log
+kill "$iperf3_pid" "$nginx_pid" 2> /dev/null
+wait

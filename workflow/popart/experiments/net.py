@@ -1,0 +1,193 @@
+"""Network experiment on the test bed (netbed.py): TCP throughput with iperf3 in both
+directions and several streams, and round trips with ping, between the client namespace
+("outside") and a guest, through a link that tc shapes to link_mbit.
+
+The link rate comes first, from a calibration boot: iperf3 through the unshaped link,
+both directions. On KVM or hardware the link is network.link_mbit (1 Gbit/s, the
+thesis's). An emulated guest cannot fill that, and a link it cannot fill measures the
+CPU, so under TCG the link is shaped to network.tcg_link_fraction of the slower
+unshaped direction. `system` names what runs in the guest: smp (plain SMP Linux) here;
+the multikernel variants are further systems with the same rows.
+"""
+import threading
+import time
+from pathlib import Path
+
+from .. import log
+from ..fsutil import atomic_write_json, read_json
+from ..loadgen import LoadError, iperf3_argv, parse_iperf3, parse_ping, ping_argv, run_tool
+from ..netbed import GUEST_IP, NetBed, shape
+from ..targets.qemu import QemuTarget, RunStatus
+from .netrun import net_machine, run_on_testbed
+
+PATH = "outside-guest"
+DIRECTIONS = {"to_guest": False, "from_guest": True}  # iperf3 --reverse: the guest sends
+PING_INTERVAL_S = 0.02
+IPERF3_ATTEMPTS = 5
+IPERF3_NOT_YET = ("Connection refused", "server is busy")
+NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
+               "rtt_us_p50", "rtt_us_p99", "samples", "accel", "timebase", "status", "reason",
+               "host_cores"]
+
+
+def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path) -> float:
+    """One iperf3 run. The server takes a moment to listen again after a test (long
+    under emulation): a refused or busy server is retried a few times."""
+    argv = bed.in_client(iperf3_argv(GUEST_IP, seconds, streams, DIRECTIONS[direction]))
+    for attempt in range(1, IPERF3_ATTEMPTS + 1):
+        out = run_tool(argv, seconds + 30, raw / f"iperf3-{direction}-{streams}.txt")
+        try:
+            return parse_iperf3(out)
+        except LoadError as e:
+            if attempt == IPERF3_ATTEMPTS or not any(w in str(e) for w in IPERF3_NOT_YET):
+                raise
+            log.info(f"net: iperf3 server not ready ({e}); attempt {attempt + 1}")
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def calibration_load(seconds: float):
+    """Unshaped, one stream each way: what this guest can carry under this accel."""
+    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
+        shape(bed, None)
+        rows = []
+        for direction in DIRECTIONS:
+            if stop.is_set():
+                break
+            row = {"direction": direction, "throughput_mbit": None, "status": "ok",
+                   "reason": ""}
+            try:
+                row["throughput_mbit"] = round(iperf3_mbit(bed, seconds, 1, direction, raw), 1)
+            except LoadError as e:
+                row["status"], row["reason"] = "error", str(e)
+            log.info(f"net: unshaped {direction}: {row['throughput_mbit']} Mbit/s")
+            rows.append(row)
+        return rows
+    return load
+
+
+def link_rate(unshaped: list[float], accel: str, network: dict) -> int:
+    """The line rate on kvm/hw; under TCG a fraction of what the guest could carry."""
+    if accel != "tcg":
+        return network["link_mbit"]
+    return max(1, min(network["link_mbit"], int(min(unshaped) * network["tcg_link_fraction"])))
+
+
+def link_summary(run_dir: Path, network: dict) -> dict:
+    """link.json: the unshaped figures, the rate chosen and why; status error if unknown."""
+    status = read_json(run_dir / "status.json")
+    load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+    rows = load.get("rows", [])
+    unshaped = {r["direction"]: r["throughput_mbit"] for r in rows}
+    summary = {"accel": status["accel"], "timebase": status["timebase"],
+               "status": "ok", "reason": "", "unshaped_mbit": unshaped, "link_mbit": None}
+    figures = [v for v in unshaped.values() if v]
+    if status["status"] != "ok" and not figures:
+        summary["status"], summary["reason"] = status["status"], status.get("reason", "")
+    elif load.get("error") or len(figures) < len(DIRECTIONS):
+        why = load.get("error") or "; ".join(r["reason"] for r in rows if r["reason"])
+        summary["status"], summary["reason"] = "error", f"calibration: {why or 'no figures'}"
+    else:
+        summary["link_mbit"] = link_rate(figures, status["accel"], network)
+        summary["rule"] = (f"{network['tcg_link_fraction']} x the slower unshaped direction "
+                           "(tcg)" if status["accel"] == "tcg" else "network.link_mbit")
+    return summary
+
+
+def net_load(net: dict, link_mbit: int):
+    """iperf3 both ways at each stream count, then ping, through the shaped link."""
+    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
+        shape(bed, link_mbit)
+        rows = []
+        for direction in DIRECTIONS:
+            for streams in net["streams"]:
+                if stop.is_set():
+                    return rows
+                row = {"direction": direction, "streams": streams, "status": "ok", "reason": ""}
+                try:
+                    row["throughput_mbit"] = round(
+                        iperf3_mbit(bed, net["duration_s"], streams, direction, raw), 2)
+                except LoadError as e:
+                    row["status"], row["reason"] = "error", str(e)
+                log.info(f"net: {direction} x{streams}: {row.get('throughput_mbit')} Mbit/s")
+                rows.append(row)
+        row = {"direction": "round_trip", "streams": 1, "status": "ok", "reason": ""}
+        try:
+            argv = bed.in_client(ping_argv(GUEST_IP, net["pings"], PING_INTERVAL_S))
+            row["rtt_us"] = parse_ping(run_tool(argv, net["pings"] * (PING_INTERVAL_S + 2) + 10,
+                                                raw / "ping.txt", check=False))
+        except LoadError as e:
+            row["status"], row["reason"] = "error", str(e)
+        rows.append(row)
+        return rows
+    return load
+
+
+def load_seconds(net: dict) -> float:
+    """How long the guest should wait for the host: every step, with slack."""
+    iperf = len(DIRECTIONS) * len(net["streams"]) * (net["duration_s"] + 5)
+    return iperf + net["pings"] * PING_INTERVAL_S + 60
+
+
+def run_link(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+             target: QemuTarget) -> RunStatus | None:
+    seconds = config["network"]["calibration_s"]
+    wait_s = len(DIRECTIONS) * (seconds + 5) + 60
+    vcpus = config["experiments"]["net"]["vcpus"]
+    return run_on_testbed(
+        config, target, run_dir, accel, None,
+        lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, 1, [], wait_s),
+        calibration_load(seconds), wait_s)
+
+
+def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+            target: QemuTarget, link: dict) -> RunStatus | None:
+    net = config["experiments"]["net"]
+    return run_on_testbed(
+        config, target, run_dir, accel, link,
+        lambda bed: net_machine(config, kernel, initrd, accel, bed, net["vcpus"], 1, [],
+                                load_seconds(net)),
+        net_load(net, link["link_mbit"]), load_seconds(net))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
+    """Every case a row: measured, or with the reason it was not."""
+    status = read_json(run_dir / "status.json")
+    load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+    measured = {(r["direction"], r["streams"]): r for r in load.get("rows", [])}
+    cases = [(d, s) for d in DIRECTIONS for s in net["streams"]] + [("round_trip", 1)]
+    rows = []
+    for direction, streams in cases:
+        got = measured.get((direction, streams))
+        row = {"system": system, "path": PATH, "direction": direction, "streams": streams,
+               "link_mbit": link["link_mbit"], "throughput_mbit": None, "rtt_us_p50": None,
+               "rtt_us_p99": None, "samples": None, "accel": status["accel"],
+               "timebase": status["timebase"], "status": status["status"],
+               "reason": status.get("reason", ""), "host_cores": status.get("host_cores")}
+        if got is None:
+            if row["status"] == "ok":
+                row["status"] = "error"
+                row["reason"] = f"not measured: {load.get('error') or 'the load stopped'}"
+        elif got["status"] != "ok":
+            row["status"], row["reason"] = got["status"], got["reason"]
+        elif direction == "round_trip":
+            rtt = got["rtt_us"]
+            row.update(rtt_us_p50=round(_percentile(rtt, 0.5), 1),
+                       rtt_us_p99=round(_percentile(rtt, 0.99), 1), samples=len(rtt))
+        else:
+            row.update(throughput_mbit=got["throughput_mbit"], samples=1)
+        rows.append(row)
+    return rows
+
+
+def write_link(run_dir: Path, network: dict, out: Path) -> dict:
+    summary = link_summary(run_dir, network)
+    atomic_write_json(out, summary)
+    log.info(f"net: link {summary['link_mbit']} Mbit/s ({summary['status']}"
+             + (f": {summary['reason']}" if summary["reason"] else "") + ")")
+    return summary

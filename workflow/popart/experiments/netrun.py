@@ -1,0 +1,134 @@
+"""One boot of a guest that serves the network test bed (guest/exp/net.sh), with a
+host-side load run against it meanwhile.
+
+The target runs QEMU in the test bed's link namespace and watches the guest as for any
+other experiment. A thread waits for the guest's net_ready line, runs the load from the
+client namespace, and then connects to the guest's port 7777, which tells the guest to
+report and end. Whatever happens, load.json in the run folder says what the load did:
+its rows, or why there are none.
+"""
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from .. import log
+from ..console import ConsoleFollower
+from ..errors import PopartError
+from ..fsutil import atomic_write_json
+from ..hosttools import require
+from ..machines import machine, timeouts
+from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
+from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
+
+DONE_PORT = 7777
+READY_POLL_S = 0.2
+DONE_CONNECT_S = 10.0
+SERVERS = 2  # iperf3 and nginx listen
+
+# The load: rows from the client namespace, each tool's output kept in the folder; it
+# stops early once the event is set.
+Load = Callable[[NetBed, threading.Event, Path], list[dict]]
+
+
+def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
+                workers: int, files: list[int], wait_s: float) -> Machine:
+    """The guest of the test bed: wall time (a real client drives it), the NIC on tap0."""
+    net = config["network"]
+    extra = (f"popcorn.ip={GUEST_IP} popcorn.gw={ROUTER_GUEST_IP} popcorn.workers={workers} "
+             f"popcorn.files={','.join(str(f) for f in files) or '1'} "
+             f"popcorn.wait_s={int(wait_s)}")
+    qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
+    m = machine(qemu, kernel, initrd, accel, "net", vcpus, net["mem_mib"])
+    return replace(m, icount=None, nic=net["nic"], tap=TAP, mac=GUEST_MAC,
+                   launcher=tuple(bed.in_link([])))
+
+
+def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None:
+    """status.json (and an empty load.json) for a run that never booted: no test bed,
+    no link rate. Its rows then carry this status and reason."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("console.log", "qemu.log"):
+        (run_dir / name).write_text(f"not booted: {reason}\n")
+    atomic_write_json(run_dir / "load.json", {"rows": [], "error": reason})
+    atomic_write_json(run_dir / "status.json", {
+        "status": status, "reason": reason, "stage": "start", "accel": accel,
+        "timebase": "wall", "host_cores": os.cpu_count() or 0, "values": {}})
+    log.error(f"net: not booted: {reason}")
+
+
+def _wait_ready(console: ConsoleFollower, finished: threading.Event) -> str | None:
+    """The guest's net_ready value, or None if the run ended first."""
+    while not finished.is_set():
+        value = console.poll().values.get("net_ready")
+        if value is not None:
+            return value
+        time.sleep(READY_POLL_S)
+    return None
+
+
+def _tell_guest_done(bed: NetBed) -> None:
+    deadline = time.monotonic() + DONE_CONNECT_S
+    argv = bed.in_client([require("busybox"), "nc", "-w", "3", GUEST_IP, str(DONE_PORT)])
+    while time.monotonic() < deadline:
+        if subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                          check=False).returncode == 0:
+            return
+        time.sleep(0.5)
+    log.warn("net: the guest did not take the end signal; its own wait_s ends it")
+
+
+def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event) -> None:
+    outcome: dict = {"rows": [], "error": ""}
+    try:
+        ready = _wait_ready(ConsoleFollower(console_path(run_dir, 0)), finished)
+        if ready is None:
+            outcome["error"] = "the guest ended before its servers were ready"
+        elif ready != str(SERVERS):
+            outcome["error"] = f"{ready} of the guest's {SERVERS} servers listened"
+        else:
+            log.info("net: guest servers ready, load starts")
+            outcome["rows"] = load(bed, finished, run_dir / "load")
+    except PopartError as e:
+        outcome["error"] = str(e)
+    finally:
+        atomic_write_json(run_dir / "load.json", outcome)
+        if not finished.is_set():
+            _tell_guest_done(bed)
+
+
+def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, bed: NetBed,
+                  load: Load, load_s: float) -> RunStatus:
+    """Boots m, runs load once the guest is ready, and ends the guest after it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "load.json").unlink(missing_ok=True)
+    limits = timeouts(config["qemu"])
+    limits = replace(limits, run_s=max(limits.run_s, load_s + 120))
+    finished = threading.Event()
+    driver = threading.Thread(target=_drive, args=(bed, load, run_dir, finished), daemon=True)
+    driver.start()
+    try:
+        status = target.run(m, limits, run_dir)
+    finally:
+        finished.set()
+        driver.join()  # each load step has its own time limit
+    return status
+
+
+def run_on_testbed(config: dict, target: QemuTarget, run_dir: Path, accel: str,
+                   link: dict | None, guest: Callable[[NetBed], Machine], load: Load,
+                   load_s: float) -> RunStatus | None:
+    """A run on a fresh test bed, with the link rate (None: the calibration itself).
+    Without a link rate or a test bed it records why, and boots nothing."""
+    if link is not None and link["link_mbit"] is None:
+        record_unbooted(run_dir, accel, link["status"], f"no link rate: {link['reason']}")
+        return None
+    try:
+        with testbed() as bed:
+            return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s)
+    except NetBedError as e:
+        record_unbooted(run_dir, accel, "error", str(e))
+        return None

@@ -1,0 +1,98 @@
+"""Web-server experiment on the test bed: nginx (event-based, Debian's) in the guest with
+W worker processes on W vCPUs, serving static files of each configured size; wrk in the
+client namespace sweeps the number of connections through the shaped link.
+
+A row is ok only if wrk got answers and no error of any kind, and nginx was still alive
+when the host was done: a server that crashed or hung shows as errors and a status.
+"""
+import threading
+from pathlib import Path
+
+from .. import log
+from ..fsutil import read_json
+from ..loadgen import LoadError, parse_wrk, run_tool, wrk_argv
+from ..netbed import GUEST_IP, NetBed, shape
+from ..targets.qemu import QemuTarget, RunStatus
+from .netrun import net_machine, run_on_testbed
+
+WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
+               "p99_ms", "errors", "requests", "link_mbit", "accel", "timebase", "status",
+               "reason", "host_cores"]
+
+
+def web_load(web: dict, link_mbit: int):
+    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
+        shape(bed, link_mbit)
+        rows = []
+        for size in web["file_bytes"]:
+            for connections in web["connections"]:
+                if stop.is_set():
+                    return rows
+                row = {"file_bytes": size, "connections": connections, "status": "ok",
+                       "reason": ""}
+                argv = bed.in_client(wrk_argv(f"http://{GUEST_IP}/{size}", web["wrk_threads"],
+                                              connections, web["duration_s"]))
+                try:
+                    result = parse_wrk(run_tool(argv, web["duration_s"] + 30,
+                                                raw / f"wrk-{size}-{connections}.txt"))
+                    row.update(rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
+                               errors=result.errors, requests=result.requests)
+                    if not result.requests:
+                        row["status"], row["reason"] = "error", "no request was answered"
+                    elif result.errors:
+                        row["status"] = "error"
+                        row["reason"] = f"{result.errors} failed requests (wrk)"
+                except LoadError as e:
+                    row["status"], row["reason"] = "error", str(e)
+                log.info(f"web: {size} B x{connections} connections: {row.get('rps')} req/s"
+                         + (f" ({row['reason']})" if row["reason"] else ""))
+                rows.append(row)
+        return rows
+    return load
+
+
+def load_seconds(web: dict) -> float:
+    return len(web["file_bytes"]) * len(web["connections"]) * (web["duration_s"] + 5) + 60
+
+
+def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+            target: QemuTarget, link: dict, vcpus: int) -> RunStatus | None:
+    web = config["experiments"]["web"]
+    return run_on_testbed(
+        config, target, run_dir, accel, link,
+        lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, vcpus,
+                                web["file_bytes"], load_seconds(web)),
+        web_load(web, link["link_mbit"]), load_seconds(web))
+
+
+def _server_failure(values: dict) -> str:
+    if values.get("nginx_alive") == "0":
+        return "nginx died during the run (its log is in console.log)"
+    return ""
+
+
+def web_rows(runs: dict[int, Path], system: str, web: dict, link: dict) -> list[dict]:
+    """Every (vcpus, file, connections) case a row: measured, or with why it was not."""
+    rows = []
+    for vcpus, run_dir in runs.items():
+        status = read_json(run_dir / "status.json")
+        load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+        measured = {(r["file_bytes"], r["connections"]): r for r in load.get("rows", [])}
+        server = _server_failure(status.get("values", {}))
+        for size in web["file_bytes"]:
+            for connections in web["connections"]:
+                got = measured.get((size, connections), {})
+                row = {"system": system, "vcpus": vcpus, "workers": vcpus,
+                       "connections": connections, "file_bytes": size,
+                       **{k: got.get(k) for k in ("rps", "p50_ms", "p99_ms", "errors",
+                                                  "requests")},
+                       "link_mbit": link["link_mbit"], "accel": status["accel"],
+                       "timebase": status["timebase"], "status": status["status"],
+                       "reason": status.get("reason", ""),
+                       "host_cores": status.get("host_cores")}
+                why = ("" if got else f"not measured: {load.get('error') or 'the load stopped'}")
+                why = why or (got["reason"] if got["status"] != "ok" else "") or server
+                if row["status"] == "ok" and why:
+                    row["status"], row["reason"] = "error", why
+                rows.append(row)
+    return rows
