@@ -8,8 +8,25 @@ for pkg in $(sed 's/#.*//' "$list" | awk 'NF {print $1}'); do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+# Packages the pipeline fetches for the guest image (apt-get download, never
+# installed here): apt's package lists must know them.
+guest_only=(nginx)
+lists_know() {
+	for pkg in "${guest_only[@]}"; do
+		policy=$(apt-cache policy "$pkg" 2>/dev/null || true)	# not piped: pipefail
+		[[ "$policy" == *"Candidate: "[0-9]* ]] || return 1
+	done
+}
 if [[ ${#missing[@]} -eq 0 ]]; then
 	echo "I: Debian packages: all $(sed 's/#.*//' "$list" | awk 'NF' | wc -l) present"
+	lists_know && exit 0
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "E: apt knows no ${guest_only[*]} (fetched for the guest image); run as root:" >&2
+		echo "   apt-get update" >&2
+		exit 1
+	fi
+	echo "I: apt's package lists do not know ${guest_only[*]}: apt-get update"
+	apt-get update -q
 	exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then

@@ -354,3 +354,22 @@ def test_the_test_bed_leaves_nothing_behind(net_run):
     assert "popcorn" not in left
     procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert not [p for p in procs.splitlines() if p.startswith(("iperf3", "wrk"))]
+
+
+@pytest.fixture(scope="session")
+def hung_server_run(tmp_path_factory, boot_run) -> Path:
+    return pipeline(tmp_path_factory, ".test/net-fault.yaml")  # after boot_run: kernel built
+
+
+def test_a_hung_web_server_gives_error_rows_and_keeps_its_logs(hung_server_run):
+    run = hung_server_run / "results/web/smp-v1"
+    web = pd.read_csv(hung_server_run / "results/web/web.csv")
+    assert len(web) == 1 and web["status"].iloc[0] == "error"
+    assert "stopped answering" in web["reason"].iloc[0] or "no request" in web["reason"].iloc[0]
+    values = json.loads((run / "status.json").read_text())["values"]
+    assert values["fault"] == "STOP" and values["host_done"] == "0"  # the guest still ended
+    assert (run / "console.log").stat().st_size > 0 and (run / "load/wrk-1024-2.txt").exists()
+    failures = pd.read_csv(hung_server_run / "results/tables/failures.csv")
+    assert "web" in set(failures["experiment"])
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "popcorn" not in left

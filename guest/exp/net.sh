@@ -52,6 +52,15 @@ while [ "$(listening '80|5201')" -lt 2 ] && [ "$t" -lt 100 ]; do
 done
 kv nginx_processes "$(cat /proc/[0-9]*/comm | grep -c '^nginx$')"
 kv net_ready "$(listening '80|5201')"
+# For testing the host's side: the web server crashes (SIGKILL) or hangs (SIGSTOP)
+# popcorn.fault_after_s seconds after it was ready.
+nginx_pids() { for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2> /dev/null)" = nginx ] && echo "${p#/proc/}"; done; }
+case "$(param popcorn.fault)" in
+crash | hang)
+	sig=$([ "$(param popcorn.fault)" = crash ] && echo KILL || echo STOP)
+	(sleep "$(param popcorn.fault_after_s)"; kill -s "$sig" $(nginx_pids); kv fault "$sig") &
+	;;
+esac
 timeout "$(param popcorn.wait_s)" nc -l -p 7777 > /dev/null
 kv host_done $?
 kill -0 "$iperf3_pid" 2> /dev/null
@@ -60,5 +69,6 @@ kill -0 "$nginx_pid" 2> /dev/null
 kv nginx_alive $((1 - $?))
 kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
 tail -n 5 /tmp/nginx.log /tmp/iperf3.log
-kill "$iperf3_pid" "$nginx_pid" 2> /dev/null
+kill "$iperf3_pid" 2> /dev/null
+kill -s KILL $(nginx_pids) 2> /dev/null	# a stopped nginx would not take TERM
 wait

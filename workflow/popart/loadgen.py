@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,16 @@ def parse_wrk(text: str) -> WrkResult:
     return WrkResult(requests=requests, rps=float(rps.group(1)), errors=errors,
                      p50_ms=percentiles.get(50) if requests else None,
                      p99_ms=percentiles.get(99) if requests else None)
+
+
+PROBE = ("import sys, urllib.request; "
+         "urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read()")
+
+
+def probe_argv(url: str, timeout_s: int) -> list[str]:
+    """One GET that must be answered within timeout_s: is the server still serving?
+    (wrk does not count requests still waiting when its run ends.)"""
+    return [sys.executable, "-c", PROBE, url, str(timeout_s)]
 
 
 def ping_argv(host: str, count: int, interval_s: float) -> list[str]:

@@ -9,6 +9,7 @@ its rows, or why there are none.
 """
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,12 +20,13 @@ from .. import log
 from ..console import ConsoleFollower
 from ..errors import PopartError
 from ..fsutil import atomic_write_json
-from ..hosttools import require
 from ..machines import machine, timeouts
 from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
 from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
 
 DONE_PORT = 7777
+CONNECT = ("import socket, sys; "
+           "socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()")
 READY_POLL_S = 0.2
 DONE_CONNECT_S = 10.0
 SERVERS = 2  # iperf3 and nginx listen
@@ -35,12 +37,14 @@ Load = Callable[[NetBed, threading.Event, Path], list[dict]]
 
 
 def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
-                workers: int, files: list[int], wait_s: float) -> Machine:
+                workers: int, files: list[int], wait_s: float,
+                fault: tuple[str, float] = ("none", 0)) -> Machine:
     """The guest of the test bed: wall time (a real client drives it), the NIC on tap0."""
     net = config["network"]
     extra = (f"popcorn.ip={GUEST_IP} popcorn.gw={ROUTER_GUEST_IP} popcorn.workers={workers} "
              f"popcorn.files={','.join(str(f) for f in files) or '1'} "
-             f"popcorn.wait_s={int(wait_s)}")
+             f"popcorn.wait_s={int(wait_s)} popcorn.fault={fault[0]} "
+             f"popcorn.fault_after_s={fault[1]:g}")
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
     m = machine(qemu, kernel, initrd, accel, "net", vcpus, net["mem_mib"])
     return replace(m, icount=None, nic=net["nic"], tap=TAP, mac=GUEST_MAC,
@@ -72,7 +76,7 @@ def _wait_ready(console: ConsoleFollower, finished: threading.Event) -> str | No
 
 def _tell_guest_done(bed: NetBed) -> None:
     deadline = time.monotonic() + DONE_CONNECT_S
-    argv = bed.in_client([require("busybox"), "nc", "-w", "3", GUEST_IP, str(DONE_PORT)])
+    argv = bed.in_client([sys.executable, "-c", CONNECT, GUEST_IP, str(DONE_PORT)])
     while time.monotonic() < deadline:
         if subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                           check=False).returncode == 0:

@@ -2,19 +2,22 @@
 W worker processes on W vCPUs, serving static files of each configured size; wrk in the
 client namespace sweeps the number of connections through the shaped link.
 
-A row is ok only if wrk got answers and no error of any kind, and nginx was still alive
-when the host was done: a server that crashed or hung shows as errors and a status.
+A row is ok only if wrk got answers and no error of any kind, one more request right
+after the run was answered (wrk does not count requests still waiting when it stops),
+and nginx was still alive when the host was done: a server that crashed or hung shows
+as errors and a status.
 """
 import threading
 from pathlib import Path
 
 from .. import log
 from ..fsutil import read_json
-from ..loadgen import LoadError, parse_wrk, run_tool, wrk_argv
+from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv
 from ..netbed import GUEST_IP, NetBed, shape
 from ..targets.qemu import QemuTarget, RunStatus
 from .netrun import net_machine, run_on_testbed
 
+PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
                "p99_ms", "errors", "requests", "link_mbit", "accel", "timebase", "status",
                "reason", "host_cores"]
@@ -30,8 +33,9 @@ def web_load(web: dict, link_mbit: int):
                     return rows
                 row = {"file_bytes": size, "connections": connections, "status": "ok",
                        "reason": ""}
-                argv = bed.in_client(wrk_argv(f"http://{GUEST_IP}/{size}", web["wrk_threads"],
-                                              connections, web["duration_s"]))
+                url = f"http://{GUEST_IP}/{size}"
+                argv = bed.in_client(wrk_argv(url, web["wrk_threads"], connections,
+                                              web["duration_s"]))
                 try:
                     result = parse_wrk(run_tool(argv, web["duration_s"] + 30,
                                                 raw / f"wrk-{size}-{connections}.txt"))
@@ -42,8 +46,11 @@ def web_load(web: dict, link_mbit: int):
                     elif result.errors:
                         row["status"] = "error"
                         row["reason"] = f"{result.errors} failed requests (wrk)"
+                    run_tool(bed.in_client(probe_argv(url, PROBE_TIMEOUT_S)), PROBE_TIMEOUT_S + 10,
+                             raw / f"probe-{size}-{connections}.txt")
                 except LoadError as e:
-                    row["status"], row["reason"] = "error", str(e)
+                    row["status"] = "error"
+                    row["reason"] = row["reason"] or f"the server stopped answering: {e}"
                 log.info(f"web: {size} B x{connections} connections: {row.get('rps')} req/s"
                          + (f" ({row['reason']})" if row["reason"] else ""))
                 rows.append(row)
@@ -61,7 +68,8 @@ def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
     return run_on_testbed(
         config, target, run_dir, accel, link,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, vcpus,
-                                web["file_bytes"], load_seconds(web)),
+                                web["file_bytes"], load_seconds(web),
+                                (web["fault"], web["fault_after_s"])),
         web_load(web, link["link_mbit"]), load_seconds(web))
 
 
