@@ -373,3 +373,52 @@ def test_a_hung_web_server_gives_error_rows_and_keeps_its_logs(hung_server_run):
     assert "web" in set(failures["experiment"])
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "popcorn" not in left
+
+
+BLOB_BYTES = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def pcn_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
+    """A primary and two secondaries on their pcn links (guest/exp/pcn.sh)."""
+    from popart.experiments.multikernel import layout
+    run_dir = tmp_path_factory.mktemp("pcn")
+    results = boot_run / "results"
+    accel = json.loads((results / "accel.json").read_text())["accel"]
+    plan = layout({"secondaries": 2, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1})
+    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
+                cmdline=kernel_cmdline("pcn", f"{plan['append']} popcorn.blob={BLOB_BYTES}"),
+                vcpus=plan["vcpus"], mem_mib=plan["mem_mib"], accel=accel)
+    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=400, shutdown_s=30), run_dir)
+    assert status.status == "ok", status.reason
+    return run_dir, status
+
+
+def secondary_values(run_dir: Path, kernel: int) -> dict[str, str]:
+    return parse_console((run_dir / f"console-k{kernel}.log").read_text()).values
+
+
+def test_kernels_reach_each_other_over_their_pcn_links(pcn_run):
+    run_dir, status = pcn_run
+    v = status.values
+    assert (v["carrier_1"], v["carrier_2"]) == ("1", "1")
+    assert (v["ping_1"], v["ping_2"]) == ("5", "5")  # primary to each secondary
+    assert secondary_values(run_dir, 1)["ping_secondary_2"] == "3"  # secondary to secondary
+    assert "pcn0: link up: kernel 0 answers" in (run_dir / "console-k1.log").read_text()
+
+
+def test_a_tcp_transfer_between_kernels_arrives_intact(pcn_run):
+    run_dir, status = pcn_run
+    got = secondary_values(run_dir, 1)
+    assert status.values["blob_sent_rc"] == "0"
+    assert got["blob_bytes"] == str(BLOB_BYTES)
+    assert got["blob_md5"] == status.values["blob_md5"]
+
+
+def test_a_panicked_secondarys_link_goes_down_and_comes_back(pcn_run):
+    _, status = pcn_run
+    v = status.values
+    assert v["carrier_2_after_panic"] == "0" and v["ping_2_while_down"] == "0"
+    assert int(v["tx_dropped_while_down"]) > 0  # frames to it are dropped, and counted
+    assert (v["k2_stop_rc"], v["k2_reboot_rc"]) == ("0", "0")
+    assert v["carrier_2_after_reboot"] == "1" and v["ping_2_after_reboot"] == "5"

@@ -3,3 +3,44 @@
 kv() {
 	echo "@@POPCORN:KV $1=$2"
 }
+
+param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
+
+# boot_secondary ID "EXPERIMENT [ARGS]": boots secondary ID on its popcorn.cpus CPUs
+# (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved at
+# 1 GiB, and its 64 KiB low window from 0x20000 up (the multikernel experiment's layout).
+boot_secondary() {
+	_cpus=$(param popcorn.cpus)
+	_mib=$(param popcorn.mib)
+	_apics=$(seq -s, $((($1 - 1) * _cpus + 1)) $(($1 * _cpus)))
+	_start=$(printf '0x%x' $((0x40000000 + ($1 - 1) * _mib * 1048576)))
+	_low=$(printf '0x%x' $((0x20000 + ($1 - 1) * 0x10000)))
+	popcornctl boot --apic "$_apics" --mem "$_start:$(printf '0x%x' $((_mib * 1048576)))" \
+		--low "$_low" --kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
+		--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=$2"
+}
+
+# pcn_links: this kernel's link to every other kernel, pcn<peer>, up with the
+# point-to-point addresses 10.78.0.<own id + 1> and 10.78.0.<peer + 1>.
+pcn_links() {
+	_self=$(awk 'NR == 1 {print $2}' /proc/popcorn_kmsg)
+	ip link set lo up
+	for _dev in /sys/class/net/pcn*; do
+		_peer=${_dev##*/pcn}
+		ip addr add "10.78.0.$((_self + 1))" peer "10.78.0.$((_peer + 1))" dev "pcn$_peer"
+		ip link set "pcn$_peer" up
+	done
+	echo "$_self"
+}
+
+# answered ADDRESS N: how many of N pings ADDRESS answered (0 also when ping could not
+# send), after waiting up to 30 s for a first answer (a kernel whose link just came up
+# may not have its address yet).
+answered() {
+	_t=0
+	until ping -c 1 -W 1 "$1" > /dev/null 2>&1 || [ "$_t" -ge 30 ]; do
+		_t=$((_t + 1))
+	done
+	_n=$(ping -c "$2" -i 0.2 -W 2 "$1" 2>&1 | sed -n 's/.* \([0-9][0-9]*\) packets received.*/\1/p')
+	echo "${_n:-0}"
+}

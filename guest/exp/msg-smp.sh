@@ -3,7 +3,6 @@
 # each payload size in popcorn.payloads; eventfd and the shared cache line carry 8 bytes.
 #   lat_<mechanism>_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..  (raw_...: every sample)
 . /exp/lib.sh
-param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 pings=$(param popcorn.pings)
 payloads=$(param popcorn.payloads | tr ',' ' ')
 # measure KEY COMMAND...: one baseline figure and its raw samples.

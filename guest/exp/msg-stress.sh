@@ -7,7 +7,6 @@
 # and nothing more arrives, each kernel's counts (checked by the test's own sequence
 # numbers and checksums) as stress_k<id> KV lines.
 . /exp/lib.sh
-param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 k=$(param popcorn.k)
 mib=$(param popcorn.mib)
 popcornctl console &

@@ -5,7 +5,6 @@
 #   lat_kmsg_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..   (raw_kmsg_...: every sample)
 #   tput_kmsg_<mode>_<bytes>_<r> elapsed_ns=.. msgs_per_s=.. mb_per_s=..  (r: 1..popcorn.reps)
 . /exp/lib.sh
-param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 mib=$(param popcorn.mib)
 pings=$(param popcorn.pings)
 stream=$(param popcorn.stream)

@@ -4,25 +4,13 @@
 # Every kernel, this one included, runs /exp/report.sh; the secondaries' reports come
 # back through their consoles (relayed as @@K<id>| lines). The host checks the partition.
 . /exp/lib.sh
-param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 k=$(param popcorn.k)
-mib=$(param popcorn.mib)
-cpus=$(param popcorn.cpus)
 crash=$(param popcorn.panic)	# the isolation test: this secondary panics
 sh /exp/report.sh
 popcornctl console &
 relay=$!
 uptime() { cut -d' ' -f1 /proc/uptime; }
 field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' /proc/popcorn; }
-# boot_secondary ID EXPERIMENT: kernel ID's CPUs, memory and low window, as above.
-boot_secondary() {
-	apics=$(seq -s, $((($1 - 1) * cpus + 1)) $(($1 * cpus)))
-	start=$(printf '0x%x' $((0x40000000 + ($1 - 1) * mib * 1048576)))
-	low=$(printf '0x%x' $((0x20000 + ($1 - 1) * 0x10000)))
-	popcornctl boot --apic "$apics" --mem "$start:$(printf '0x%x' $((mib * 1048576)))" \
-		--low "$low" --kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
-		--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=$2"
-}
 # wait_state ID STATE [TENTHS]: until kernel ID is no longer in STATE (60 s at most).
 wait_state() {
 	t=0

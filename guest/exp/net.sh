@@ -4,7 +4,6 @@
 # then waits (at most popcorn.wait_s seconds) for the host to connect to port 7777, which
 # means the host is done, and reports whether both servers are still alive.
 . /exp/lib.sh
-param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 listening() { netstat -ltn | grep -c -E ":($1) "; }
 ip link set lo up
 ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&

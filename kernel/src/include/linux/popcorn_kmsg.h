@@ -26,6 +26,7 @@ enum popcorn_kmsg_type {
 	POPCORN_KMSG_STRESS_STATS,	/* request: the stress test's counts here */
 	POPCORN_KMSG_FANIN_START,	/* request: stream to a kernel (kmsg_fanin.c) */
 	POPCORN_KMSG_FANIN_RESULT,	/* request: when that stream started and ended */
+	POPCORN_KMSG_NET,		/* an Ethernet frame (drivers/net/popcorn_net.c) */
 	POPCORN_KMSG_NR_TYPES = 32,
 };
 

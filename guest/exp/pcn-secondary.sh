@@ -1,0 +1,19 @@
+# Inter-kernel network, a secondary (see pcn.sh): its links up; secondary 1 takes a
+# TCP transfer of popcorn.blob bytes on port 9000 and reports its checksum, and pings
+# secondary 2; secondary 2 panics when a connection comes to port 9001.
+. /exp/lib.sh
+self=$(pcn_links)
+kv pcn_self "$self"
+if [ "$self" = 2 ]; then
+	(nc -l -p 9001 < /dev/null > /dev/null && echo c > /proc/sysrq-trigger) &
+	exit 0
+fi
+(sleep 100000 | nc -l -p 9000 > /tmp/blob) &
+kv ping_secondary_2 "$(answered 10.78.0.3 3)"
+t=0
+while [ "$(wc -c < /tmp/blob)" -lt "$(param popcorn.blob)" ] && [ "$t" -lt 1200 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+kv blob_bytes "$(wc -c < /tmp/blob)"
+kv blob_md5 "$(md5sum < /tmp/blob | cut -d' ' -f1)"

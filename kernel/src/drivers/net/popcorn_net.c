@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Popcorn multikernel: a virtual Ethernet link from this kernel to each other kernel
+ * of the machine.
+ *
+ * Every kernel has one point-to-point Ethernet device per possible peer, pcn<peer>. A
+ * frame sent on pcn2 travels to kernel 2 as one message of the messaging layer
+ * (arch/x86/kernel/popcorn/kmsg.c), whose rings, IPIs and interrupt mitigation carry
+ * it, and kernel 2 receives it on its pcn<sender> through NAPI. The carrier follows
+ * the peer: on while its heartbeat moves, off when it stops (frames to it are then
+ * dropped and counted), on again when it boots again.
+ *
+ * A frame comes from another kernel and is not trusted: its length is checked against
+ * this device's MTU before anything else; the network stack then treats its bytes as
+ * it treats any NIC's. Checksums are computed and checked in software, as on a wire.
+ */
+#define pr_fmt(fmt) "popcorn net: " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/hrtimer.h>
+#include <linux/init.h>
+#include <linux/netdevice.h>
+#include <linux/popcorn_kmsg.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+
+#define NR_KERNELS	POPCORN_KMSG_MAX_KERNELS
+#define PCN_MAX_MTU	(POPCORN_KMSG_MAX_PAYLOAD - ETH_HLEN)
+#define RX_QUEUE_MAX	1024		/* frames waiting for NAPI, per device */
+#define RETRY_NS	(20 * NSEC_PER_USEC)
+#define LINK_CHECK_MS	100
+
+struct pcn_priv {
+	struct net_device *dev;
+	unsigned int peer;
+	struct napi_struct napi;
+	struct sk_buff_head rxq;
+	struct sk_buff *pending;	/* waits for room in the ring; the queue is stopped */
+	struct hrtimer retry;
+};
+
+static struct net_device *devs[NR_KERNELS];
+
+static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
+{
+	if (!ret) {
+		DEV_STATS_INC(dev, tx_packets);
+		DEV_STATS_ADD(dev, tx_bytes, skb->len);
+		dev_consume_skb_any(skb);
+		return;
+	}
+	if (ret == -EHOSTDOWN)
+		DEV_STATS_INC(dev, tx_carrier_errors);
+	DEV_STATS_INC(dev, tx_dropped);
+	dev_kfree_skb_any(skb);
+}
+
+/* The device has no scatter-gather: every frame is linear. */
+static int pcn_send(struct pcn_priv *p, struct sk_buff *skb)
+{
+	return popcorn_kmsg_send_nowait(p->peer, POPCORN_KMSG_NET, skb->data, skb->len);
+}
+
+static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct pcn_priv *p = netdev_priv(dev);
+	int ret = -EHOSTDOWN;
+
+	if (skb->len > POPCORN_KMSG_MAX_PAYLOAD || skb_linearize(skb)) {
+		pcn_account_tx(dev, skb, -EMSGSIZE);
+		return NETDEV_TX_OK;
+	}
+	if (netif_carrier_ok(dev))
+		ret = pcn_send(p, skb);
+	if (ret == -EAGAIN) {
+		/* The peer's ring is full: hold this frame until there is room. */
+		netif_stop_queue(dev);
+		p->pending = skb;
+		hrtimer_start(&p->retry, ns_to_ktime(RETRY_NS), HRTIMER_MODE_REL_SOFT);
+		return NETDEV_TX_OK;
+	}
+	pcn_account_tx(dev, skb, ret);
+	return NETDEV_TX_OK;
+}
+
+static enum hrtimer_restart pcn_retry(struct hrtimer *timer)
+{
+	struct pcn_priv *p = container_of(timer, struct pcn_priv, retry);
+	struct sk_buff *skb = p->pending;
+	int ret = netif_carrier_ok(p->dev) ? pcn_send(p, skb) : -EHOSTDOWN;
+
+	if (ret == -EAGAIN) {
+		hrtimer_forward_now(timer, ns_to_ktime(RETRY_NS));
+		return HRTIMER_RESTART;
+	}
+	p->pending = NULL;
+	pcn_account_tx(p->dev, skb, ret);
+	netif_wake_queue(p->dev);
+	return HRTIMER_NORESTART;
+}
+
+/* A frame from a peer (the messaging layer's softirq context): to NAPI. */
+static void pcn_receive(const struct popcorn_kmsg *msg)
+{
+	struct net_device *dev = msg->from < NR_KERNELS ? READ_ONCE(devs[msg->from]) : NULL;
+	struct pcn_priv *p;
+	struct sk_buff *skb;
+
+	if (!dev)
+		return;
+	p = netdev_priv(dev);
+	if (msg->len < ETH_HLEN || msg->len > READ_ONCE(dev->mtu) + ETH_HLEN) {
+		DEV_STATS_INC(dev, rx_length_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		return;
+	}
+	if (!netif_running(dev) || skb_queue_len(&p->rxq) >= RX_QUEUE_MAX) {
+		DEV_STATS_INC(dev, rx_dropped);
+		return;
+	}
+	skb = netdev_alloc_skb_ip_align(dev, msg->len);
+	if (!skb) {
+		DEV_STATS_INC(dev, rx_dropped);
+		return;
+	}
+	skb_put_data(skb, msg->data, msg->len);
+	skb_queue_tail(&p->rxq, skb);
+	local_bh_disable();	/* the polling thread calls handlers in process context */
+	napi_schedule(&p->napi);
+	local_bh_enable();
+}
+
+static int pcn_poll(struct napi_struct *napi, int budget)
+{
+	struct pcn_priv *p = container_of(napi, struct pcn_priv, napi);
+	struct sk_buff *skb;
+	int done = 0;
+
+	while (done < budget && (skb = skb_dequeue(&p->rxq))) {
+		DEV_STATS_INC(p->dev, rx_packets);
+		DEV_STATS_ADD(p->dev, rx_bytes, skb->len);
+		skb->protocol = eth_type_trans(skb, p->dev);
+		napi_gro_receive(napi, skb);
+		done++;
+	}
+	if (done < budget)
+		napi_complete_done(napi, done);
+	return done;
+}
+
+static int pcn_open(struct net_device *dev)
+{
+	struct pcn_priv *p = netdev_priv(dev);
+
+	napi_enable(&p->napi);
+	netif_start_queue(dev);
+	return 0;
+}
+
+static int pcn_stop(struct net_device *dev)
+{
+	struct pcn_priv *p = netdev_priv(dev);
+
+	netif_stop_queue(dev);
+	hrtimer_cancel(&p->retry);
+	if (p->pending) {
+		pcn_account_tx(dev, p->pending, -ENETDOWN);
+		p->pending = NULL;
+	}
+	napi_disable(&p->napi);
+	skb_queue_purge(&p->rxq);
+	return 0;
+}
+
+static const struct net_device_ops pcn_ops = {
+	.ndo_open		= pcn_open,
+	.ndo_stop		= pcn_stop,
+	.ndo_start_xmit		= pcn_xmit,
+	.ndo_validate_addr	= eth_validate_addr,
+};
+
+/* The carrier follows the peer's heartbeat, as the messaging layer sees it. */
+static void pcn_link_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pcn_link_work, pcn_link_fn);
+
+static void pcn_link_fn(struct work_struct *work)
+{
+	unsigned int peer;
+
+	for (peer = 0; peer < NR_KERNELS; peer++) {
+		struct net_device *dev = devs[peer];
+		bool up;
+
+		if (!dev)
+			continue;
+		up = popcorn_kmsg_peer_up(peer);
+		if (up && !netif_carrier_ok(dev)) {
+			netif_carrier_on(dev);
+			netdev_info(dev, "link up: kernel %u answers\n", peer);
+		} else if (!up && netif_carrier_ok(dev)) {
+			netif_carrier_off(dev);
+			netdev_info(dev, "link down: kernel %u stopped answering\n", peer);
+		}
+	}
+	schedule_delayed_work(&pcn_link_work, msecs_to_jiffies(LINK_CHECK_MS));
+}
+
+static int __init pcn_add(int self, unsigned int peer)
+{
+	u8 mac[ETH_ALEN] = { 0x02, 'P', 'C', 'N', self, peer };
+	struct net_device *dev;
+	struct pcn_priv *p;
+	int ret;
+
+	dev = alloc_etherdev(sizeof(*p));
+	if (!dev)
+		return -ENOMEM;
+	snprintf(dev->name, IFNAMSIZ, "pcn%u", peer);
+	dev->netdev_ops = &pcn_ops;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = PCN_MAX_MTU;
+	eth_hw_addr_set(dev, mac);
+	p = netdev_priv(dev);
+	p->dev = dev;
+	p->peer = peer;
+	skb_queue_head_init(&p->rxq);
+	hrtimer_init(&p->retry, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	p->retry.function = pcn_retry;
+	netif_napi_add(dev, &p->napi, pcn_poll);
+	netif_carrier_off(dev);
+	ret = register_netdev(dev);
+	if (ret) {
+		netif_napi_del(&p->napi);
+		free_netdev(dev);
+		return ret;
+	}
+	WRITE_ONCE(devs[peer], dev);
+	return 0;
+}
+
+/* After the messaging layer (a late_initcall_sync of arch/, linked before drivers/). */
+static int __init popcorn_net_init(void)
+{
+	int self = popcorn_kmsg_self();
+	unsigned int peer;
+	int ret;
+
+	if (self < 0)
+		return 0;	/* no messaging, no links */
+	for (peer = 0; peer < NR_KERNELS; peer++) {
+		if (peer == self)
+			continue;
+		ret = pcn_add(self, peer);
+		if (ret) {
+			pr_err("pcn%u: %d\n", peer, ret);
+			return ret;
+		}
+	}
+	ret = popcorn_kmsg_register(POPCORN_KMSG_NET, pcn_receive);
+	if (ret)
+		return ret;
+	schedule_delayed_work(&pcn_link_work, 0);
+	pr_info("kernel %d: pcn0..pcn%d to the other kernels, MTU up to %d\n", self,
+		NR_KERNELS - 1, PCN_MAX_MTU);
+	return 0;
+}
+late_initcall_sync(popcorn_net_init);
