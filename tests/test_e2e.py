@@ -376,6 +376,7 @@ def test_a_hung_web_server_gives_error_rows_and_keeps_its_logs(hung_server_run):
 
 
 BLOB_BYTES = 4 * 1024 * 1024
+BAD_FRAMES = 100
 
 
 @pytest.fixture(scope="session")
@@ -387,7 +388,8 @@ def pcn_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
     accel = json.loads((results / "accel.json").read_text())["accel"]
     plan = layout({"secondaries": 2, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1})
     m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
-                cmdline=kernel_cmdline("pcn", f"{plan['append']} popcorn.blob={BLOB_BYTES}"),
+                cmdline=kernel_cmdline("pcn", f"{plan['append']} popcorn.blob={BLOB_BYTES} "
+                                       f"popcorn.bad_frames={BAD_FRAMES}"),
                 vcpus=plan["vcpus"], mem_mib=plan["mem_mib"], accel=accel)
     status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=400, shutdown_s=30), run_dir)
     assert status.status == "ok", status.reason
@@ -415,6 +417,14 @@ def test_a_tcp_transfer_between_kernels_arrives_intact(pcn_run):
     assert got["blob_md5"] == status.values["blob_md5"]
 
 
+def test_frames_of_impossible_length_are_dropped_counted_and_survived(pcn_run):
+    run_dir, status = pcn_run
+    got = secondary_values(run_dir, 1)
+    assert status.values["bad_frames_rc"] == "0"
+    assert got["rx_length_errors"] == str(BAD_FRAMES)
+    assert got["ping_primary_after_bad_frames"] == "3"
+
+
 def test_a_panicked_secondarys_link_goes_down_and_comes_back(pcn_run):
     _, status = pcn_run
     v = status.values
@@ -422,3 +432,46 @@ def test_a_panicked_secondarys_link_goes_down_and_comes_back(pcn_run):
     assert int(v["tx_dropped_while_down"]) > 0  # frames to it are dropped, and counted
     assert (v["k2_stop_rc"], v["k2_reboot_rc"]) == ("0", "0")
     assert v["carrier_2_after_reboot"] == "1" and v["ping_2_after_reboot"] == "5"
+
+
+@pytest.fixture(scope="session")
+def outside_to_secondary_run(tmp_path_factory, net_run) -> tuple[Path, "RunStatus"]:
+    """A client in the test bed's client namespace fetches a page from a secondary,
+    through the primary's NIC and its pcn link (guest/exp/pcn-web.sh)."""
+    from popart.experiments.multikernel import layout
+    from popart.experiments.netrun import run_with_load
+    from popart.loadgen import run_tool
+    from popart.netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, testbed
+    run_dir = tmp_path_factory.mktemp("pcn-web")
+    results = net_run / "results"  # its pipeline built the network image
+    accel = json.loads((results / "accel.json").read_text())["accel"]
+    plan = layout({"secondaries": 1, "mem_mib_per_secondary": 192, "cpus_per_secondary": 1})
+    fetch = ("import urllib.request; print(urllib.request.urlopen("
+             "'http://10.78.0.2/nonce', timeout=10).read().decode().strip())")
+
+    def load(bed, stop, raw):
+        out = run_tool(bed.in_client([sys.executable, "-c", fetch]), 60, raw / "nonce.txt")
+        return [{"nonce": out.strip()}]
+
+    with testbed() as bed:
+        m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/net.cpio.gz",
+                    cmdline=kernel_cmdline("pcn-web", f"{plan['append']} popcorn.ip={GUEST_IP} "
+                                           f"popcorn.gw={ROUTER_GUEST_IP} popcorn.wait_s=120"),
+                    vcpus=plan["vcpus"], mem_mib=plan["mem_mib"], accel=accel,
+                    nic="virtio-net-pci", tap=TAP, mac=GUEST_MAC,
+                    launcher=tuple(bed.in_link([])))
+        limits = {"qemu": {"timeouts": {"boot_s": 120, "run_s": 300, "shutdown_s": 30}}}
+        status = run_with_load(limits, QemuTarget(), m, run_dir, bed, load, 120, servers=1)
+    assert status.status == "ok", status.reason
+    return run_dir, status
+
+
+def test_a_client_outside_gets_a_page_only_the_secondary_can_have_made(
+        outside_to_secondary_run):
+    run_dir, status = outside_to_secondary_run
+    load = json.loads((run_dir / "load.json").read_text())
+    assert load["error"] == "" and len(load["rows"]) == 1
+    nonce = secondary_values(run_dir, 1)["nonce"]
+    assert len(nonce) == 32 and load["rows"][0]["nonce"] == nonce
+    assert status.values["host_done"] == "0" and int(
+        status.values["pcn1_stats"].split()[0].split("=")[1]) > 0

@@ -6,9 +6,10 @@ kv() {
 
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 
-# boot_secondary ID "EXPERIMENT [ARGS]": boots secondary ID on its popcorn.cpus CPUs
-# (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved at
-# 1 GiB, and its 64 KiB low window from 0x20000 up (the multikernel experiment's layout).
+# boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on its popcorn.cpus
+# CPUs (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved
+# at 1 GiB, and its 64 KiB low window from 0x20000 up (the multikernel experiment's
+# layout), with /boot/secondary.cpio.gz or INITRD.
 boot_secondary() {
 	_cpus=$(param popcorn.cpus)
 	_mib=$(param popcorn.mib)
@@ -16,7 +17,7 @@ boot_secondary() {
 	_start=$(printf '0x%x' $((0x40000000 + ($1 - 1) * _mib * 1048576)))
 	_low=$(printf '0x%x' $((0x20000 + ($1 - 1) * 0x10000)))
 	popcornctl boot --apic "$_apics" --mem "$_start:$(printf '0x%x' $((_mib * 1048576)))" \
-		--low "$_low" --kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
+		--low "$_low" --kernel /boot/bzImage --initrd "${3:-/boot/secondary.cpio.gz}" \
 		--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=$2"
 }
 
@@ -43,4 +44,36 @@ answered() {
 	done
 	_n=$(ping -c "$2" -i 0.2 -W 2 "$1" 2>&1 | sed -n 's/.* \([0-9][0-9]*\) packets received.*/\1/p')
 	echo "${_n:-0}"
+}
+
+# nginx_setup WORKERS: what Debian's nginx needs in this image, and a configuration with
+# WORKERS worker processes serving /srv/www on port 80 (errors to its stderr).
+nginx_setup() {
+	mkdir -p /srv/www /var/lib/nginx /var/log/nginx /run /etc/nginx
+	echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
+	echo "root:x:0:" > /etc/group
+	cat > /etc/nginx/nginx.conf <<-EOF
+	daemon off;
+	master_process on;
+	worker_processes $1;
+	user root root;
+	pid /run/nginx.pid;
+	error_log stderr warn;
+	events {
+		worker_connections 4096;
+		use epoll;
+	}
+	http {
+		access_log off;
+		sendfile on;
+		tcp_nopush on;
+		tcp_nodelay on;
+		keepalive_requests 1000000;
+		default_type application/octet-stream;
+		server {
+			listen 80 backlog=4096;
+			root /srv/www;
+		}
+	}
+	EOF
 }

@@ -10,36 +10,10 @@ ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
 	ip route add default via "$(param popcorn.gw)"
 kv net_rc $?
 kv nic "$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
-mkdir -p /srv/www /var/lib/nginx /var/log/nginx /run /etc/nginx
-echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
-echo "root:x:0:" > /etc/group
+nginx_setup "$(param popcorn.workers)"
 for size in $(param popcorn.files | tr ',' ' '); do
 	head -c "$size" /dev/urandom > "/srv/www/$size"
 done
-cat > /etc/nginx/nginx.conf <<EOF
-daemon off;
-master_process on;
-worker_processes $(param popcorn.workers);
-user root root;
-pid /run/nginx.pid;
-error_log stderr warn;
-events {
-	worker_connections 4096;
-	use epoll;
-}
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_requests 1000000;
-	default_type application/octet-stream;
-	server {
-		listen 80 backlog=4096;
-		root /srv/www;
-	}
-}
-EOF
 iperf3 --server --port 5201 > /tmp/iperf3.log 2>&1 &
 iperf3_pid=$!
 nginx -c /etc/nginx/nginx.conf > /tmp/nginx.log 2>&1 &

@@ -1,6 +1,7 @@
 # Inter-kernel network, a secondary (see pcn.sh): its links up; secondary 1 takes a
-# TCP transfer of popcorn.blob bytes on port 9000 and reports its checksum, and pings
-# secondary 2; secondary 2 panics when a connection comes to port 9001.
+# TCP transfer of popcorn.blob bytes on port 9000 and reports its checksum, pings
+# secondary 2, and counts the primary's popcorn.bad_frames bad frames; secondary 2
+# panics when a connection comes to port 9001.
 . /exp/lib.sh
 self=$(pcn_links)
 kv pcn_self "$self"
@@ -17,3 +18,13 @@ while [ "$(wc -c < /tmp/blob)" -lt "$(param popcorn.blob)" ] && [ "$t" -lt 1200 
 done
 kv blob_bytes "$(wc -c < /tmp/blob)"
 kv blob_md5 "$(md5sum < /tmp/blob | cut -d' ' -f1)"
+# Then the primary's frames of impossible length: each dropped and counted, and the
+# link still works.
+t=0
+while [ "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)" -lt "$(param popcorn.bad_frames)" ] &&
+	[ "$t" -lt 300 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+kv rx_length_errors "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)"
+kv ping_primary_after_bad_frames "$(answered 10.78.0.1 3)"

@@ -1,7 +1,8 @@
 # Inter-kernel network: the primary boots popcorn.k (2) secondaries, each running
 # /exp/pcn-secondary.sh, and checks the pcn links: their carriers come up, both answer
 # pings, secondary 1 receives popcorn.blob bytes over TCP with their checksum intact and
-# pings secondary 2 itself. Then secondary 2 panics on request: its link goes down
+# pings secondary 2 itself; frames of impossible length to it are dropped and counted
+# there, and it keeps answering. Then secondary 2 panics on request: its link goes down
 # here, frames to it are dropped and counted, and after it boots again the link comes
 # back and it answers again.
 . /exp/lib.sh
@@ -20,7 +21,7 @@ wait_carrier() {
 }
 stat() { cat "/sys/class/net/pcn$1/statistics/$2"; }
 for i in 1 2; do
-	boot_secondary "$i" "pcn-secondary popcorn.stay=1 popcorn.blob=$(param popcorn.blob)"
+	boot_secondary "$i" "pcn-secondary popcorn.stay=1 popcorn.blob=$(param popcorn.blob) popcorn.bad_frames=$(param popcorn.bad_frames)"
 	kv "k${i}_boot_rc" $?
 done
 for i in 1 2; do
@@ -37,6 +38,9 @@ until nc 10.78.0.2 9000 < /tmp/blob; do
 	t=$((t + 1))
 done
 kv blob_sent_rc $?
+# Frames of impossible length to secondary 1: it must drop and count each, and go on.
+echo "1 $(param popcorn.bad_frames)" > /sys/module/popcorn_net/parameters/inject_bad_frames
+kv bad_frames_rc $?
 # Secondary 2 panics when asked on port 9001; its link must go down, not hang.
 nc 10.78.0.3 9001 < /dev/null
 kv carrier_2_after_panic "$(wait_carrier 2 0)"

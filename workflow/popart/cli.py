@@ -121,7 +121,8 @@ def cmd_net_image(a: argparse.Namespace) -> None:
     from .netimage import build_net_image
     tree = Path(read_json(a.kernel_info)["tree_dir"])
     out = Path(a.out)
-    build_net_image(Path(a.base), tree, cache_root() / "debs", out, out.parent / "net-work")
+    build_net_image(Path(a.base), Path(a.secondary), tree, cache_root() / "debs", out,
+                    out.parent / "net-work")
 
 
 def cmd_net_link(a: argparse.Namespace) -> None:
@@ -276,7 +277,8 @@ def parser() -> argparse.ArgumentParser:
             ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
     on_target = (("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
                  ("--run-dir", req), qemu_binary)
-    command("net-image", cmd_net_image, ("--kernel-info", req), ("--base", req), ("--out", req))
+    command("net-image", cmd_net_image, ("--kernel-info", req), ("--base", req),
+            ("--secondary", req), ("--out", req))
     command("net-link", cmd_net_link, *on_target, ("--out", req))
     command("net-run", cmd_net_run, *on_target, ("--link", req))
     command("web-run", cmd_web_run, *on_target, ("--link", req),

@@ -5,7 +5,8 @@ itself, so that no packet leaves the machine and no address is visible outside t
     vc 10.77.0.1/24  <------ veth ------>  vl 10.77.0.2/24
                                            tap0 10.77.1.1/24 <-- tap --> guest 10.77.1.2
 
-The link namespace routes between the two subnets. tc shapes the egress of vl (towards
+The link namespace routes between the two subnets, and sends 10.78.0.0/24 (a
+multikernel guest's pcn links to its secondaries) to the guest, whose primary routes. tc shapes the egress of vl (towards
 the clients) and of tap0 (towards the guest), so both directions are shaped with plain
 tbf, without ifb. Names carry the runner's PID: a namespace whose PID is gone was left
 by an interrupted run; it is removed, with whatever still runs in it, before a new bed
@@ -28,6 +29,7 @@ NAME = re.compile(rf"^{PREFIX}(\d+)-(client|link)$")
 CLIENT_IP, ROUTER_CLIENT_IP = "10.77.0.1", "10.77.0.2"
 ROUTER_GUEST_IP, GUEST_IP = "10.77.1.1", "10.77.1.2"
 GUEST_MAC = "52:54:00:77:01:02"
+KERNELS_NET = "10.78.0.0/24"  # the multikernel's pcn links, behind the guest (its primary)
 TAP = "tap0"
 TBF_LATENCY_MS = 50
 
@@ -108,11 +110,13 @@ def _make(bed: NetBed) -> None:
     _ip("-n", c, "addr", "add", f"{CLIENT_IP}/24", "dev", "vc")
     _ip("-n", c, "link", "set", "vc", "up")
     _ip("-n", c, "route", "add", f"{GUEST_IP.rsplit('.', 1)[0]}.0/24", "via", ROUTER_CLIENT_IP)
+    _ip("-n", c, "route", "add", KERNELS_NET, "via", ROUTER_CLIENT_IP)
     _ip("-n", link, "addr", "add", f"{ROUTER_CLIENT_IP}/24", "dev", "vl")
     _ip("-n", link, "link", "set", "vl", "up")
     _ip("-n", link, "tuntap", "add", "dev", TAP, "mode", "tap")
     _ip("-n", link, "addr", "add", f"{ROUTER_GUEST_IP}/24", "dev", TAP)
     _ip("-n", link, "link", "set", TAP, "up")
+    _ip("-n", link, "route", "add", KERNELS_NET, "via", GUEST_IP)
     _ip("netns", "exec", link, require("sysctl"), "-qw", "net.ipv4.ip_forward=1")
 
 

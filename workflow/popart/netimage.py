@@ -6,7 +6,8 @@ Debian package, fetched with apt-get download and unpacked with dpkg-deb into th
 so that installing it never starts a web server on the host. The libraries are the
 ones ldd resolves on the host; the guest's dynamic loader finds them in Debian's
 multiarch directories without a cache. The kernel unpacks concatenated cpio archives
-in order, so the image is the common one followed by the overlay.
+in order, so the image is the common one followed by the overlay (and the secondaries'
+image with the same overlay, for servers on secondaries).
 """
 import re
 import subprocess
@@ -85,7 +86,10 @@ def overlay_listing(programs: dict[str, Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_net_image(base: Path, kernel_tree: Path, cache: Path, out: Path, work: Path) -> dict:
+def build_net_image(base: Path, secondary: Path, kernel_tree: Path, cache: Path, out: Path,
+                    work: Path) -> dict:
+    """The primary's image with the overlay, carrying /boot/secondary-net.cpio.gz: the
+    secondaries' image with the same overlay (for servers on secondaries)."""
     work.mkdir(parents=True, exist_ok=True)
     nginx = unpacked_deb("nginx", cache) / "usr/sbin/nginx"
     if not nginx.is_file():
@@ -94,8 +98,13 @@ def build_net_image(base: Path, kernel_tree: Path, cache: Path, out: Path, work:
     gen = compile_program(kernel_tree / "usr" / "gen_init_cpio.c", work / "gen_init_cpio", [])
     overlay = work / "net-overlay.cpio.gz"
     pack(gen, overlay_listing(programs), work, overlay)
+    secondary_net = work / "secondary-net.cpio.gz"
+    secondary_net.write_bytes(secondary.read_bytes() + overlay.read_bytes())
+    boot = work / "net-boot.cpio.gz"
+    pack(gen, f"dir /boot 0755 0 0\nfile /boot/secondary-net.cpio.gz {secondary_net} 0644 0 0\n",
+         work, boot)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(base.read_bytes() + overlay.read_bytes())
+    partial.write_bytes(base.read_bytes() + overlay.read_bytes() + boot.read_bytes())
     partial.replace(out)
     manifest = {"image": out.name, "sha256": sha256_file(out), "base_sha256": sha256_file(base),
                 "programs": {guest: str(host) for guest, host in programs.items()},

@@ -11,6 +11,7 @@ rule initramfs:
     output:
         image="results/images/initramfs.cpio.gz",
         manifest="results/images/initramfs.json",
+        secondary="results/images/work/secondary.cpio.gz",
     log:
         "results/logs/images/initramfs.log",
     shell:
@@ -20,11 +21,13 @@ rule initramfs:
 
 
 # The network experiments' image: the boot image, then an overlay with Debian's iperf3
-# and nginx and their libraries (nginx fetched with apt-get download, never installed).
+# and nginx and their libraries (nginx fetched with apt-get download, never installed),
+# then /boot/secondary-net.cpio.gz: the secondaries' image with the same overlay.
 rule net_image:
     input:
         info="results/kernel/kernel.json",
         base="results/images/initramfs.cpio.gz",
+        secondary="results/images/work/secondary.cpio.gz",
         iperf3="/usr/bin/iperf3",
     output:
         image="results/images/net.cpio.gz",
@@ -33,4 +36,4 @@ rule net_image:
         "results/logs/images/net.log",
     shell:
         "{POPART} net-image --kernel-info {input.info} --base {input.base}"
-        " --out {output.image} 2>&1 | tee {log}"
+        " --secondary {input.secondary} --out {output.image} 2>&1 | tee {log}"

@@ -24,7 +24,10 @@ PATH = "outside-guest"
 DIRECTIONS = {"to_guest": False, "from_guest": True}  # iperf3 --reverse: the guest sends
 PING_INTERVAL_S = 0.02
 IPERF3_ATTEMPTS = 5
-IPERF3_NOT_YET = ("Connection refused", "server is busy")
+# What iperf3 3.12 says when its server is still tearing down the previous test.
+IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive control message",
+                  "Connection reset by peer")
+IPERF3_PAUSE_S = 1.0
 NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
                "rtt_us_p50", "rtt_us_p99", "samples", "accel", "timebase", "status", "reason",
                "host_cores"]
@@ -32,17 +35,19 @@ NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughpu
 
 def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path) -> float:
     """One iperf3 run. The server takes a moment to listen again after a test (long
-    under emulation): a refused or busy server is retried a few times."""
+    under emulation): it gets a pause first, and a refused, busy or resetting server is
+    tried again a few times."""
     argv = bed.in_client(iperf3_argv(GUEST_IP, seconds, streams, DIRECTIONS[direction]))
     for attempt in range(1, IPERF3_ATTEMPTS + 1):
-        out = run_tool(argv, seconds + 30, raw / f"iperf3-{direction}-{streams}.txt")
+        time.sleep(IPERF3_PAUSE_S)
+        again = "" if attempt == 1 else f"-attempt{attempt}"  # every attempt's output kept
+        out = run_tool(argv, seconds + 30, raw / f"iperf3-{direction}-{streams}{again}.txt")
         try:
             return parse_iperf3(out)
         except LoadError as e:
             if attempt == IPERF3_ATTEMPTS or not any(w in str(e) for w in IPERF3_NOT_YET):
                 raise
             log.info(f"net: iperf3 server not ready ({e}); attempt {attempt + 1}")
-            time.sleep(1)
     raise AssertionError("unreachable")
 
 

@@ -85,14 +85,15 @@ def _tell_guest_done(bed: NetBed) -> None:
     log.warn("net: the guest did not take the end signal; its own wait_s ends it")
 
 
-def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event) -> None:
+def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event,
+           servers: int) -> None:
     outcome: dict = {"rows": [], "error": ""}
     try:
         ready = _wait_ready(ConsoleFollower(console_path(run_dir, 0)), finished)
         if ready is None:
             outcome["error"] = "the guest ended before its servers were ready"
-        elif ready != str(SERVERS):
-            outcome["error"] = f"{ready} of the guest's {SERVERS} servers listened"
+        elif ready != str(servers):
+            outcome["error"] = f"{ready} of the guest's {servers} servers listened"
         else:
             log.info("net: guest servers ready, load starts")
             outcome["rows"] = load(bed, finished, run_dir / "load")
@@ -105,14 +106,16 @@ def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event) ->
 
 
 def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, bed: NetBed,
-                  load: Load, load_s: float) -> RunStatus:
-    """Boots m, runs load once the guest is ready, and ends the guest after it."""
+                  load: Load, load_s: float, servers: int = SERVERS) -> RunStatus:
+    """Boots m, runs load once the guest reports its servers listen (net_ready=servers),
+    and ends the guest after it."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "load.json").unlink(missing_ok=True)
     limits = timeouts(config["qemu"])
     limits = replace(limits, run_s=max(limits.run_s, load_s + 120))
     finished = threading.Event()
-    driver = threading.Thread(target=_drive, args=(bed, load, run_dir, finished), daemon=True)
+    driver = threading.Thread(target=_drive, args=(bed, load, run_dir, finished, servers),
+                              daemon=True)
     driver.start()
     try:
         status = target.run(m, limits, run_dir)

@@ -19,6 +19,7 @@
 #include <linux/etherdevice.h>
 #include <linux/hrtimer.h>
 #include <linux/init.h>
+#include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/popcorn_kmsg.h>
 #include <linux/skbuff.h>
@@ -237,6 +238,36 @@ static int __init pcn_add(int self, unsigned int peer)
 	WRITE_ONCE(devs[peer], dev);
 	return 0;
 }
+
+/*
+ * For tests of the receiver: writing "PEER COUNT" here sends PEER COUNT frames of
+ * impossible length through the messaging layer, alternately shorter than an Ethernet
+ * header and as long as a message can be (beyond any MTU but the largest). PEER must
+ * drop and count each (rx_length_errors on its pcn<this kernel>) and keep working.
+ */
+static int pcn_inject_bad_frames(const char *val, const struct kernel_param *kp)
+{
+	static const u8 zeros[POPCORN_KMSG_MAX_PAYLOAD];
+	unsigned int peer, count, i;
+	int ret;
+
+	if (sscanf(val, "%u %u", &peer, &count) != 2 || peer >= NR_KERNELS || !devs[peer] ||
+	    count > 1000000)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		ret = popcorn_kmsg_send(peer, POPCORN_KMSG_NET, zeros,
+					i & 1 ? ETH_HLEN - 1 : POPCORN_KMSG_MAX_PAYLOAD);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const struct kernel_param_ops pcn_inject_ops = {
+	.set = pcn_inject_bad_frames,
+};
+module_param_cb(inject_bad_frames, &pcn_inject_ops, NULL, 0200);
+MODULE_PARM_DESC(inject_bad_frames, "For tests: \"PEER COUNT\" sends PEER frames of bad length");
 
 /* After the messaging layer (a late_initcall_sync of arch/, linked before drivers/). */
 static int __init popcorn_net_init(void)
