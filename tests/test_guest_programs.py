@@ -70,3 +70,64 @@ def test_baseline_and_kmsg_tools_name_bad_usage(guest_program):
     assert run(kmsgbench, "mode", "fast").stderr == "kmsgbench: fast: not a mode (ipi or poll)\n"
     assert run(kmsgbench, "mode", "poll").stderr.startswith("kmsgbench: /dev/popcorn_kmsg:")
     assert run(kmsgbench, "ping", "1", "many", "3").stderr == "kmsgbench: LEN: not a number\n"
+
+
+@pytest.fixture(scope="module")
+def udpsoak(tmp_path_factory):
+    return str(compile_program(REPO / "guest/udpsoak.c",
+                               tmp_path_factory.mktemp("guest") / "udpsoak"))
+
+
+def soak_payload(seq: int, n: int) -> bytes:
+    """udpsoak's payload of datagram seq (xorshift32 seeded from it), in Python."""
+    x, out = (seq * 2654435761 + 1) & 0xFFFFFFFF, bytearray()
+    for _ in range(n):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        out.append(x & 0xFF)
+    return bytes(out)
+
+
+def soak_summary(proc) -> dict[str, float]:
+    line = proc.communicate(timeout=30)[0].strip().splitlines()[-1]
+    return {k: float(v) for k, v in (f.split("=") for f in line.split())}
+
+
+def free_udp_port() -> int:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_udpsoak_carries_a_transfer_intact(udpsoak):
+    port = free_udp_port()
+    recv = subprocess.Popen([udpsoak, "recv", str(port), "2000000", "1000", "20"],
+                            stdout=subprocess.PIPE, text=True)
+    assert recv.stdout.readline().startswith("listening=")
+    sent = run(udpsoak, "send", "127.0.0.1", str(port), "2000000", "1000", "100")
+    assert sent.returncode == 0 and sent.stdout == "sent=2017\n"  # 2 MB / 992 B payloads
+    got = soak_summary(recv)
+    assert (got["datagrams"], got["corrupted"], got["duplicated"]) == (2017, 0, 0)
+    assert got["received"] + got["lost"] == 2017
+
+
+def test_udpsoak_finds_every_corrupted_byte_duplicate_and_loss(udpsoak):
+    import socket
+    import struct
+    port = free_udp_port()
+    recv = subprocess.Popen([udpsoak, "recv", str(port), str(3 * 92), "100", "10"],
+                            stdout=subprocess.PIPE, text=True)
+    assert recv.stdout.readline().startswith("listening=")
+    good = struct.pack("!II", 0x534F414B, 0) + soak_payload(0, 92)
+    bad = bytearray(struct.pack("!II", 0x534F414B, 1) + soak_payload(1, 92))
+    bad[20] ^= 0xFF
+    bad[50] ^= 0x01
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for datagram in (good, good, bytes(bad), b"short"):  # datagram 2 never comes
+            s.sendto(datagram, ("127.0.0.1", port))
+    got = soak_summary(recv)
+    assert got["received"] == 4 and got["duplicated"] == 1
+    assert got["corrupted"] == 2 and got["corrupted_bytes"] == 2 + 5
+    assert got["lost"] == 2  # datagram 1 arrived corrupted, datagram 2 never

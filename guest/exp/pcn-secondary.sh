@@ -1,7 +1,8 @@
 # Inter-kernel network, a secondary (see pcn.sh): its links up; secondary 1 takes a
 # TCP transfer of popcorn.blob bytes on port 9000 and reports its checksum, pings
 # secondary 2, and counts the primary's popcorn.bad_frames bad frames; secondary 2
-# panics when a connection comes to port 9001.
+# panics when a connection comes to port 9001. Secondary 1 then receives the primary's
+# UDP soak of popcorn.soak bytes and reports what udpsoak found.
 . /exp/lib.sh
 self=$(pcn_links)
 kv pcn_self "$self"
@@ -10,6 +11,9 @@ if [ "$self" = 2 ]; then
 	exit 0
 fi
 (sleep 100000 | nc -l -p 9000 > /tmp/blob) &
+echo 16777216 > /proc/sys/net/core/rmem_max	# udpsoak asks for an 8 MiB socket buffer
+udpsoak recv 9002 "$(param popcorn.soak)" 1400 300 > /tmp/soak &
+soak=$!
 kv ping_secondary_2 "$(answered 10.78.0.3 3)"
 t=0
 while [ "$(wc -c < /tmp/blob)" -lt "$(param popcorn.blob)" ] && [ "$t" -lt 1200 ]; do
@@ -28,3 +32,6 @@ while [ "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)" -lt "$(param po
 done
 kv rx_length_errors "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)"
 kv ping_primary_after_bad_frames "$(answered 10.78.0.1 3)"
+# Then the primary's UDP soak, checked here byte by byte.
+wait "$soak"
+kv soak "$(tail -n 1 /tmp/soak) rx_dropped=$(cat /sys/class/net/pcn0/statistics/rx_dropped)"

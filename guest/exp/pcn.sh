@@ -2,7 +2,8 @@
 # /exp/pcn-secondary.sh, and checks the pcn links: their carriers come up, both answer
 # pings, secondary 1 receives popcorn.blob bytes over TCP with their checksum intact and
 # pings secondary 2 itself; frames of impossible length to it are dropped and counted
-# there, and it keeps answering. Then secondary 2 panics on request: its link goes down
+# there, and it keeps answering; a UDP soak of popcorn.soak bytes to it arrives with no
+# byte corrupted (udpsoak checks every byte). Then secondary 2 panics on request: its link goes down
 # here, frames to it are dropped and counted, and after it boots again the link comes
 # back and it answers again.
 . /exp/lib.sh
@@ -21,7 +22,7 @@ wait_carrier() {
 }
 stat() { cat "/sys/class/net/pcn$1/statistics/$2"; }
 for i in 1 2; do
-	boot_secondary "$i" "pcn-secondary popcorn.stay=1 popcorn.blob=$(param popcorn.blob) popcorn.bad_frames=$(param popcorn.bad_frames)"
+	boot_secondary "$i" "pcn-secondary popcorn.stay=1 popcorn.blob=$(param popcorn.blob) popcorn.bad_frames=$(param popcorn.bad_frames) popcorn.soak=$(param popcorn.soak)"
 	kv "k${i}_boot_rc" $?
 done
 for i in 1 2; do
@@ -41,6 +42,8 @@ kv blob_sent_rc $?
 # Frames of impossible length to secondary 1: it must drop and count each, and go on.
 echo "1 $(param popcorn.bad_frames)" > /sys/module/popcorn_net/parameters/inject_bad_frames
 kv bad_frames_rc $?
+# A UDP soak to secondary 1, paced to popcorn.soak_mbit, checked there byte by byte.
+kv soak_sent "$(udpsoak send 10.78.0.2 9002 "$(param popcorn.soak)" 1400 "$(param popcorn.soak_mbit)") tx_dropped=$(stat 1 tx_dropped)"
 # Secondary 2 panics when asked on port 9001; its link must go down, not hang.
 nc 10.78.0.3 9001 < /dev/null
 kv carrier_2_after_panic "$(wait_carrier 2 0)"
