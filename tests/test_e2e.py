@@ -381,14 +381,15 @@ SOAK_BYTES = 16 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
-def pcn_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
-    """A primary and two secondaries on their pcn links (guest/exp/pcn.sh)."""
+def pcn_run(tmp_path_factory, net_run) -> tuple[Path, "RunStatus"]:
+    """A primary and two secondaries on their pcn links (guest/exp/pcn.sh), booted from
+    the network image that net_run's pipeline built (iperf3 on every kernel)."""
     from popart.experiments.multikernel import layout
     run_dir = tmp_path_factory.mktemp("pcn")
-    results = boot_run / "results"
+    results = net_run / "results"
     accel = json.loads((results / "accel.json").read_text())["accel"]
     plan = layout({"secondaries": 2, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1})
-    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
+    m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/net.cpio.gz",
                 cmdline=kernel_cmdline("pcn", f"{plan['append']} popcorn.blob={BLOB_BYTES} "
                                        f"popcorn.bad_frames={BAD_FRAMES} "
                                        f"popcorn.soak={SOAK_BYTES} popcorn.soak_mbit=100"),
@@ -408,6 +409,7 @@ def test_kernels_reach_each_other_over_their_pcn_links(pcn_run):
     assert (v["carrier_1"], v["carrier_2"]) == ("1", "1")
     assert (v["ping_1"], v["ping_2"]) == ("5", "5")  # primary to each secondary
     assert secondary_values(run_dir, 1)["ping_secondary_2"] == "3"  # secondary to secondary
+    assert v["iperf3_rc"] == "0" and float(v["iperf3_mbit"]) > 0  # TCP between kernels
     assert "pcn0: link up: kernel 0 answers" in (run_dir / "console-k1.log").read_text()
 
 
@@ -484,6 +486,10 @@ def test_a_client_outside_gets_a_page_only_the_secondary_can_have_made(
     run_dir, status = outside_to_secondary_run
     load = json.loads((run_dir / "load.json").read_text())
     assert load["error"] == "" and len(load["rows"]) == 1
+    # The secondary has no RTC: its time of day is the primary's (QEMU's RTC: the host's)
+    from datetime import datetime, timezone
+    when = datetime.fromisoformat(secondary_values(run_dir, 1)["date"] + "+00:00")
+    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 600
     nonce = secondary_values(run_dir, 1)["nonce"]
     assert len(nonce) == 32 and load["rows"][0]["nonce"] == nonce
     assert status.values["host_done"] == "0" and int(

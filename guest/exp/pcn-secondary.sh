@@ -6,6 +6,7 @@
 . /exp/lib.sh
 self=$(pcn_links)
 kv pcn_self "$self"
+command -v iperf3 > /dev/null && iperf3 --server > /dev/null 2>&1 &
 if [ "$self" = 2 ]; then
 	(nc -l -p 9001 < /dev/null > /dev/null && echo c > /proc/sysrq-trigger) &
 	exit 0

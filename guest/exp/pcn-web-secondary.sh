@@ -5,6 +5,7 @@
 kv pcn_self "$(pcn_links)"
 ip route add default via 10.78.0.1 dev pcn0
 kv route_rc $?
+kv date "$(date -u +%Y-%m-%dT%H:%M:%S)"
 nginx_setup 1
 nonce=$(head -c 16 /dev/urandom | md5sum | cut -d' ' -f1)
 echo "$nonce" > /srv/www/nonce

@@ -15,7 +15,7 @@
 #include <uapi/linux/popcorn.h>
 
 #define POPCORN_CTRL_MAGIC	0x4c5254434e504fULL	/* "OPNCTRL" */
-#define POPCORN_CTRL_VERSION	2
+#define POPCORN_CTRL_VERSION	3
 #define POPCORN_CONSOLE_SIZE	16384	/* a power of two */
 
 enum popcorn_ctrl_state {
@@ -42,7 +42,9 @@ struct popcorn_ctrl {
 	u64 lpj;			/* loops_per_jiffy */
 	u64 kmsg_phys;			/* the messaging region, 0 if none */
 	u64 kmsg_size;
-	u64 reserved[6];
+	u64 wallclock_ns;		/* the primary's time of day (ns since 1970)... */
+	u64 wallclock_tsc;		/* ...at this TSC value, which the kernels share */
+	u64 reserved[4];
 	/* Written by the secondary only, each on its own cache line. */
 	__aligned(64) u32 state;
 	u32 panicked;

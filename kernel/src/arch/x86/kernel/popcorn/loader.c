@@ -377,6 +377,8 @@ static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
 	ctrl->lpj = loops_per_jiffy;
 	ctrl->kmsg_phys = popcorn_kmsg_region(&kmsg_size);
 	ctrl->kmsg_size = kmsg_size;
+	ctrl->wallclock_tsc = rdtsc();
+	ctrl->wallclock_ns = ktime_get_real_ns();
 	ctrl->state = POPCORN_CTRL_LOADED;
 }
 

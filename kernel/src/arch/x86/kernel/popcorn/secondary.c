@@ -19,6 +19,7 @@
 #include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/panic_notifier.h>
 #include <linux/reboot.h>
 #include <linux/workqueue.h>
@@ -37,6 +38,7 @@
 static struct popcorn_ctrl handover __initdata;
 static struct popcorn_ctrl *ctrl;	/* the shared page, mapped for good */
 static u64 ctrl_phys;
+static u64 wallclock_ns, wallclock_tsc;	/* kept from the handover */
 
 static unsigned long __init popcorn_get_tsc(void)
 {
@@ -60,9 +62,18 @@ static void __init popcorn_parse_smp_config(void)
 	smp_found_config = 1;
 }
 
+/*
+ * No RTC: the primary owns the CMOS. The time of day is the primary's at the
+ * handover, advanced by the TSC both kernels share. (A clock left at 1970 made
+ * nginx crash at start, now and then.)
+ */
 static void popcorn_get_wallclock(struct timespec64 *now)
 {
-	memset(now, 0, sizeof(*now));	/* no RTC: the primary owns the CMOS */
+	u64 tsc = rdtsc(), ns = wallclock_ns;
+
+	if (ns && tsc > wallclock_tsc && tsc_khz)
+		ns += mul_u64_u32_div(tsc - wallclock_tsc, NSEC_PER_MSEC, tsc_khz);
+	*now = ns_to_timespec64(ns);
 }
 
 static int __init popcorn_pci_arch_init(void)
@@ -147,6 +158,8 @@ static int __init popcorn_ctrl_setup(char *arg)
 	if (popcorn_read_handover(phys))
 		panic("popcorn: no valid control page at %#llx", phys);
 	ctrl_phys = phys;
+	wallclock_ns = handover.wallclock_ns;
+	wallclock_tsc = handover.wallclock_tsc;
 
 	x86_init.irqs.pre_vector_init		= x86_init_noop;
 	x86_init.timers.timer_init		= popcorn_timer_init;
