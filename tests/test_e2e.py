@@ -349,6 +349,14 @@ def test_web_server_rows_and_plot(net_run):
     assert (results / "tables/web.md").exists()
 
 
+def test_the_soak_between_kernels_has_no_corrupted_byte(net_run):
+    soak = json.loads((net_run / "results/net/soak.json").read_text())
+    assert soak["status"] == "ok", soak["reason"]
+    assert soak["bytes"] == 8 << 20 and soak["datagrams"] == soak["sent"] > 0
+    assert (soak["corrupted"], soak["duplicated"]) == (0, 0)
+    assert soak["received"] + soak["lost"] == soak["datagrams"]
+
+
 def test_the_test_bed_leaves_nothing_behind(net_run):
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "popcorn" not in left

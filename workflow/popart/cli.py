@@ -170,6 +170,18 @@ def cmd_net_report(a: argparse.Namespace) -> None:
         web_plot(frames["web"], Path(a.web_plot))
 
 
+def cmd_soak_run(a: argparse.Namespace) -> None:
+    from .experiments.soak import run_soak
+    _run_on_target(a, run_soak)
+
+
+def cmd_soak_summary(a: argparse.Namespace) -> None:
+    from .experiments.soak import SOAK_COLUMNS, soak_summary
+    summary = soak_summary(Path(a.run_dir), json.loads(a.soak))
+    atomic_write_json(a.json, summary)
+    atomic_write_text(a.csv, pd.DataFrame([summary], columns=SOAK_COLUMNS).to_csv(index=False))
+
+
 def cmd_multikernel_csv(a: argparse.Namespace) -> None:
     from .experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
     secondaries = json.loads(a.multikernel)["secondaries"]
@@ -237,7 +249,7 @@ def cmd_check_config(a: argparse.Namespace) -> None:
 
 
 TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "net-link", "net-run",
-                   "web-run"}
+                   "web-run", "soak-run"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -287,6 +299,9 @@ def parser() -> argparse.ArgumentParser:
             ("--system", req), ("--out", req))
     command("web-csv", cmd_web_csv, ("--web", req), ("--link", req), ("--system", req),
             ("--out", req), ("runs", {"nargs": "+"}))
+    command("soak-run", cmd_soak_run, *on_target)
+    command("soak-summary", cmd_soak_summary, ("--soak", req), ("--run-dir", req),
+            ("--json", req), ("--csv", req))
     command("net-report", cmd_net_report, ("--net", {}), ("--web", {}), ("--tables", req),
             ("--net-plot", {}), ("--web-plot", {}))
     command("multikernel-csv", cmd_multikernel_csv, ("--multikernel", req),

@@ -82,6 +82,8 @@ def tidy_csvs():
         csvs["net"] = "results/net/net.csv"
     if config["experiments"]["web"]["enabled"]:
         csvs["web"] = "results/web/web.csv"
+    if config["experiments"]["soak"]["enabled"]:
+        csvs["soak"] = "results/net/soak.csv"
     return csvs
 
 
@@ -98,4 +100,6 @@ def final_outputs():
         outputs += ["results/tables/net.csv", "results/plots/net.png"]
     if config["experiments"]["web"]["enabled"]:
         outputs += ["results/tables/web.csv", "results/plots/web.png"]
+    if config["experiments"]["soak"]["enabled"]:
+        outputs += ["results/net/soak.json"]
     return outputs

@@ -96,3 +96,18 @@ rule web_csv:
     shell:
         "{POPART} web-csv --web {params.web:q} --link {input.link} --system smp"
         " --out {output} {params.runs} 2>&1 | tee {log}"
+
+
+rule soak_summary:
+    input:
+        "results/net/soak/status.json",
+    output:
+        json="results/net/soak.json",
+        csv="results/net/soak.csv",
+    params:
+        soak=as_json(config["experiments"]["soak"]),
+    log:
+        "results/logs/net/soak-summary.log",
+    shell:
+        "{POPART} soak-summary --soak {params.soak:q} --run-dir results/net/soak"
+        " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"

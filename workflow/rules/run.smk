@@ -195,3 +195,22 @@ rule web_run:
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
         " --vcpus {wildcards.vcpus} --run-dir results/web/smp-v{wildcards.vcpus}"
         " 2>&1 | tee {log}"
+
+
+rule soak_run:
+    input:
+        **NET_INPUTS,
+    output:
+        status="results/net/soak/status.json",
+    params:
+        config=as_json(
+            {"qemu": config["qemu"], "experiments": {"soak": config["experiments"]["soak"]}}
+        ),
+    resources:
+        measure=1,
+    log:
+        "results/logs/net/soak.log",
+    shell:
+        "{POPART} soak-run --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir results/net/soak"
+        " 2>&1 | tee {log}"

@@ -1,0 +1,12 @@
+# The receiving end of soak.sh: udpsoak checks every byte of popcorn.soak bytes from
+# the primary; the report adds this link's drop counter.
+. /exp/lib.sh
+kv pcn_self "$(pcn_links)"
+echo 16777216 > /proc/sys/net/core/rmem_max	# udpsoak asks for an 8 MiB socket buffer
+udpsoak recv 9002 "$(param popcorn.soak)" 1400 3600 > /tmp/soak
+kv soak "$(tail -n 1 /tmp/soak) rx_dropped=$(cat /sys/class/net/pcn0/statistics/rx_dropped)"
+t=0
+until nc 10.78.0.1 9003 < /dev/null > /dev/null 2>&1 || [ "$t" -ge 30 ]; do
+	sleep 1
+	t=$((t + 1))
+done
