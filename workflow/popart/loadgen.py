@@ -13,8 +13,6 @@ from pathlib import Path
 
 from .errors import PopartError
 
-IPERF3_PORT = 5201
-
 
 class LoadError(PopartError):
     kind = "load generator"

@@ -18,7 +18,7 @@ from ..fsutil import atomic_write_json, read_json
 from ..loadgen import LoadError, iperf3_argv, parse_iperf3, parse_ping, ping_argv, run_tool
 from ..netbed import GUEST_IP, NetBed, shape
 from ..targets.qemu import QemuTarget, RunStatus
-from .netrun import net_machine, run_on_testbed
+from .netrun import net_machine, read_load, run_on_testbed
 
 PATH = "outside-guest"
 DIRECTIONS = {"to_guest": False, "from_guest": True}  # iperf3 --reverse: the guest sends
@@ -81,7 +81,7 @@ def link_rate(unshaped: list[float], accel: str, network: dict) -> int:
 def link_summary(run_dir: Path, network: dict) -> dict:
     """link.json: the unshaped figures, the rate chosen and why; status error if unknown."""
     status = read_json(run_dir / "status.json")
-    load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+    load = read_load(run_dir)
     rows = load.get("rows", [])
     unshaped = {r["direction"]: r["throughput_mbit"] for r in rows}
     summary = {"accel": status["accel"], "timebase": status["timebase"],
@@ -163,7 +163,7 @@ def _percentile(values: list[float], q: float) -> float:
 def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
     """Every case a row: measured, or with the reason it was not."""
     status = read_json(run_dir / "status.json")
-    load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+    load = read_load(run_dir)
     measured = {(r["direction"], r["streams"]): r for r in load.get("rows", [])}
     cases = [(d, s) for d in DIRECTIONS for s in net["streams"]] + [("round_trip", 1)]
     rows = []

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import log
 from ..console import ConsoleFollower
 from ..errors import PopartError
-from ..fsutil import atomic_write_json
+from ..fsutil import atomic_write_json, read_json
 from ..machines import machine, timeouts
 from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
 from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
@@ -62,6 +62,12 @@ def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None
         "status": status, "reason": reason, "stage": "start", "accel": accel,
         "timebase": "wall", "host_cores": os.cpu_count() or 0, "values": {}})
     log.error(f"net: not booted: {reason}")
+
+
+def read_load(run_dir: Path) -> dict:
+    """load.json of a run: {"rows": [...], "error": "..."}; empty if it never ran."""
+    path = run_dir / "load.json"
+    return read_json(path) if path.exists() else {}
 
 
 def _wait_ready(console: ConsoleFollower, finished: threading.Event) -> str | None:

@@ -9,6 +9,7 @@ from ..console import key_values, parse_console
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
+from . import reported_number
 from .multikernel import layout
 
 SECONDARY_MIB = 192
@@ -31,13 +32,6 @@ def run_soak(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
     return target.run(m, timeouts(config["qemu"]), run_dir)
 
 
-def _number(fields: dict, key: str) -> float | None:
-    try:
-        return float(fields[key])
-    except (KeyError, ValueError):
-        return None
-
-
 def soak_summary(run_dir: Path, soak: dict) -> dict:
     """soak.json: what the receiver found, the drop counters, and the verdict."""
     status = read_json(run_dir / "status.json")
@@ -47,8 +41,9 @@ def soak_summary(run_dir: Path, soak: dict) -> dict:
     summary = {"accel": status["accel"], "timebase": status["timebase"],
                "status": status["status"], "reason": status.get("reason", ""),
                "bytes": soak["mib"] << 20, "mbit_paced": soak["mbit"],
-               **{k: _number(got, k) for k in (*COUNTS, "mbit", "elapsed_s")},
-               "sent": _number(sent, "sent"), "tx_dropped": _number(sent, "tx_dropped"),
+               **{k: reported_number(got.get(k)) for k in (*COUNTS, "mbit", "elapsed_s")},
+               "sent": reported_number(sent.get("sent")),
+               "tx_dropped": reported_number(sent.get("tx_dropped")),
                "host_cores": status.get("host_cores")}
     expected = -(-summary["bytes"] // (DATAGRAM - 8))
     problems = []

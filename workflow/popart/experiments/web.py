@@ -15,7 +15,7 @@ from ..fsutil import read_json
 from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv
 from ..netbed import GUEST_IP, NetBed, shape
 from ..targets.qemu import QemuTarget, RunStatus
-from .netrun import net_machine, run_on_testbed
+from .netrun import net_machine, read_load, run_on_testbed
 
 PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
@@ -84,7 +84,7 @@ def web_rows(runs: dict[int, Path], system: str, web: dict, link: dict) -> list[
     rows = []
     for vcpus, run_dir in runs.items():
         status = read_json(run_dir / "status.json")
-        load = read_json(run_dir / "load.json") if (run_dir / "load.json").exists() else {}
+        load = read_load(run_dir)
         measured = {(r["file_bytes"], r["connections"]): r for r in load.get("rows", [])}
         server = _server_failure(status.get("values", {}))
         for size in web["file_bytes"]:
