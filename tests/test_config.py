@@ -86,3 +86,11 @@ def test_every_test_configuration_is_valid():
         for key, value in yaml.safe_load(path.read_text()).items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
         validate_config(merged, SCHEMA)
+
+
+def test_a_multikernel_web_run_on_one_vcpu_is_refused_by_name():
+    message = check(lambda c: c["experiments"]["web"].update(vcpus=[1, 2]))
+    assert message.startswith("config error: experiments.web.vcpus: 1: the multikernel")
+    config = copy.deepcopy(DEFAULT)
+    config["experiments"]["web"].update(vcpus=[1], systems=["smp"])
+    assert validate_config(config, SCHEMA)["experiments"]["web"]["vcpus"] == [1]

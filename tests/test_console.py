@@ -74,3 +74,13 @@ def test_a_rebooted_kernels_log_splits_into_its_boots():
     assert parse_console(first).panic and not parse_console(first).begun
     assert parse_console(second).begun and not parse_console(second).panic
     assert boots("") == [""]
+
+
+def test_a_tools_output_is_collected_by_name_among_kernel_messages():
+    r = parse_console("@@POPCORN:OUT veth-1|Connecting to host 10.79.0.1, port 5201\n"
+                      "[ 9.1] pcn1: link up@@POPCORN:OUT veth-1|[  5]   0.00-2.00   sec\n"
+                      "@@POPCORN:OUT ps-1|iperf3: error - x\r\n@@POPCORN:KV veth-1_rc=0\n")
+    assert r.outputs == {"veth-1": ["Connecting to host 10.79.0.1, port 5201",
+                                    "[  5]   0.00-2.00   sec"],
+                         "ps-1": ["iperf3: error - x"]}
+    assert r.values == {"veth-1_rc": "0"}

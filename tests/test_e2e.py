@@ -321,8 +321,10 @@ def test_network_rows_through_a_shaped_link(net_run):
     assert link["status"] == "ok", link["reason"]
     if link["accel"] == "tcg":  # shaped below what the emulated guest carried unshaped
         assert link["link_mbit"] <= 0.5 * min(link["unshaped_mbit"].values()) + 1
-    net = pd.read_csv(results / "net/net.csv")
-    assert set(net["status"]) == {"ok"}, net[["direction", "streams", "status", "reason"]]
+    everything = pd.read_csv(results / "net/net.csv")
+    assert set(everything["status"]) == {"ok"}, everything[
+        ["system", "path", "direction", "streams", "status", "reason"]]
+    net = everything[everything["path"] == "outside-guest"]
     assert len(net) == 2 * 2 + 1 and set(net["system"]) == {"smp"}
     tput = net[net["direction"] != "round_trip"]
     assert set(tput["direction"]) == {"to_guest", "from_guest"}
@@ -335,12 +337,41 @@ def test_network_rows_through_a_shaped_link(net_run):
     assert (results / "net/smp/load/ping.txt").read_text().count("time=") == 20
 
 
+def test_multikernel_network_rows_between_kernels_and_through_the_shared_link(net_run):
+    results = net_run / "results"
+    link = json.loads((results / "net/link.json").read_text())
+    net = pd.read_csv(results / "net/net.csv")
+    cases = set(zip(net["system"], net["path"], net["streams"]))
+    # iperf3 inside the guest, 1 and 2 streams: veth on SMP, pcn between kernels
+    for system, path in [("smp", "ns-ns"), ("multikernel", "primary-secondary"),
+                         ("multikernel", "secondary-secondary")]:
+        assert {(system, path, 1), (system, path, 2)} <= cases
+    # two clients at once, through the primary to both secondaries, and to it alone
+    shared = net[net["path"].isin(["outside-secondaries", "outside-primary"])]
+    assert len(shared) == 2 * 2 and set(shared["streams"]) == {2}
+    assert (shared["throughput_mbit"] <= 1.1 * link["link_mbit"]).all(), shared
+    assert (net["throughput_mbit"].dropna() > 0).all()
+    ratio = pd.read_csv(results / "tables/net_ratio.csv")
+    assert len(ratio) == 2 + 2 + 2 + 2 and ratio["ratio"].notna().all()
+    # what secondary 1 measured came from its own console
+    assert "@@POPCORN:OUT secondary-secondary-1|" in (
+        results / "net/multikernel/console.log").read_text()
+
+
 def test_web_server_rows_and_plot(net_run):
     results = net_run / "results"
-    web = pd.read_csv(results / "web/web.csv")
-    assert set(web["status"]) == {"ok"}, web[["file_bytes", "connections", "status", "reason"]]
-    assert len(web) == 2 * 2 and (web["rps"] > 0).all() and (web["errors"] == 0).all()
-    assert (web["p50_ms"] <= web["p99_ms"]).all() and (web["workers"] == 2).all()
+    everything = pd.read_csv(results / "web/web.csv")
+    assert set(everything["status"]) == {"ok"}, everything[
+        ["system", "file_bytes", "connections", "status", "reason"]]
+    assert (everything["rps"] > 0).all() and (everything["errors"] == 0).all()
+    assert (everything["p50_ms"] <= everything["p99_ms"]).all()
+    web = everything[everything["system"] == "smp"]
+    assert len(web) == 2 * 2 and (web["workers"] == 2).all()
+    # on the same 2 vCPUs: a forwarding primary and one secondary with one worker
+    mk = everything[everything["system"] == "multikernel"]
+    assert len(mk) == 2 * 2 and (mk["workers"] == 1).all() and (mk["vcpus"] == 2).all()
+    ratio = pd.read_csv(results / "tables/web_ratio.csv")
+    assert len(ratio) == 2 * 2 and (ratio["rps_ratio"] > 0).all()
     values = json.loads((results / "web/smp-v2/status.json").read_text())["values"]
     # nginx: a master and one worker per vCPU, alive at the end; the guest's NIC
     assert values["nginx_processes"] == "3" and values["nginx_alive"] == "1"
@@ -460,15 +491,16 @@ def test_a_panicked_secondarys_link_goes_down_and_comes_back(pcn_run):
 @pytest.fixture(scope="session")
 def outside_to_secondary_run(tmp_path_factory, net_run) -> tuple[Path, "RunStatus"]:
     """A client in the test bed's client namespace fetches a page from a secondary,
-    through the primary's NIC and its pcn link (guest/exp/pcn-web.sh)."""
-    from popart.experiments.multikernel import layout
+    through the primary's NIC and its pcn link (guest/exp/mk-net.sh, one secondary)."""
+    from popart.config import load_config
+    from popart.experiments.mknet import mk_machine, servers
     from popart.experiments.netrun import run_with_load
     from popart.loadgen import run_tool
-    from popart.netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, testbed
+    from popart.netbed import testbed
     run_dir = tmp_path_factory.mktemp("pcn-web")
     results = net_run / "results"  # its pipeline built the network image
     accel = json.loads((results / "accel.json").read_text())["accel"]
-    plan = layout({"secondaries": 1, "mem_mib_per_secondary": 192, "cpus_per_secondary": 1})
+    config = load_config(REPO / "config.yaml", REPO / "workflow/schemas/config.schema.yaml")
     fetch = ("import urllib.request; print(urllib.request.urlopen("
              "'http://10.78.0.2/nonce', timeout=10).read().decode().strip())")
 
@@ -477,14 +509,10 @@ def outside_to_secondary_run(tmp_path_factory, net_run) -> tuple[Path, "RunStatu
         return [{"nonce": out.strip()}]
 
     with testbed() as bed:
-        m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/net.cpio.gz",
-                    cmdline=kernel_cmdline("pcn-web", f"{plan['append']} popcorn.ip={GUEST_IP} "
-                                           f"popcorn.gw={ROUTER_GUEST_IP} popcorn.wait_s=120"),
-                    vcpus=plan["vcpus"], mem_mib=plan["mem_mib"], accel=accel,
-                    nic="virtio-net-pci", tap=TAP, mac=GUEST_MAC,
-                    launcher=tuple(bed.in_link([])))
+        m = mk_machine(config, results / "kernel/bzImage", results / "images/net.cpio.gz",
+                       accel, bed, 1, [1024], 120)
         limits = {"qemu": {"timeouts": {"boot_s": 120, "run_s": 300, "shutdown_s": 30}}}
-        status = run_with_load(limits, QemuTarget(), m, run_dir, bed, load, 120, servers=1)
+        status = run_with_load(limits, QemuTarget(), m, run_dir, bed, load, 120, servers(1))
     assert status.status == "ok", status.reason
     return run_dir, status
 

@@ -1,10 +1,12 @@
 """Parsers of the load generators, on outputs captured from real runs of the tools
 (tests/data/net: against the guest through the test bed, and the failures on the host)."""
+from pathlib import Path
+
 import pytest
 
 from conftest import REPO
-from popart.loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_ping, parse_wrk,
-                            wrk_argv)
+from popart.loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text,
+                            parse_ping, parse_wrk, wrk_argv, wrk_spread_script)
 
 DATA = REPO / "tests/data/net"
 
@@ -80,3 +82,22 @@ def test_ping_round_trips_in_microseconds():
 def test_ping_without_answer_is_an_error():
     with pytest.raises(LoadError, match="Network is unreachable"):
         parse_ping(sample("ping-unreachable.txt"))
+
+
+def test_iperf3s_plain_output_gives_the_receivers_sum_or_its_error():
+    assert parse_iperf3_text((DATA / "iperf3-text-2-streams.txt").read_text()) == 8933.0
+    one = ("[  5]   0.00-2.00   sec   113 MBytes   474 Mbits/sec    0             sender\n"
+           "[  5]   0.00-2.04   sec   112 MBytes   462 Mbits/sec                  receiver\n")
+    assert parse_iperf3_text(one) == 462.0
+    with pytest.raises(LoadError, match="iperf3: error - unable to connect to server"):
+        parse_iperf3_text("iperf3: error - unable to connect to server: Connection refused\n")
+    with pytest.raises(LoadError, match="no receiver summary: Connecting to host"):
+        parse_iperf3_text("Connecting to host 10.78.0.2, port 5201\n")
+
+
+def test_wrk_spreads_its_threads_over_several_servers_with_a_lua_setup():
+    script = wrk_spread_script(["10.78.0.2", "10.78.0.3"])
+    assert 'local servers = {"10.78.0.2", "10.78.0.3"}' in script
+    assert 'thread.addr = wrk.lookup(servers[n % #servers + 1], "80")[1]' in script
+    assert wrk_argv("http://10.78.0.2/1024", 2, 8, 5, Path("s.lua"))[-3:] == [
+        "--script", "s.lua", "http://10.78.0.2/1024"]

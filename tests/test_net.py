@@ -6,19 +6,27 @@ import subprocess
 
 import pytest
 
+from pathlib import Path
+
+import pandas as pd
+
 from popart.experiments.net import link_rate, link_summary, net_rows
 from popart.experiments.web import web_rows
+from popart.tables import net_ratio, web_ratio
 from popart.netbed import NAME, namespaces, remove_stale, shape
 from popart.netbed import testbed as make_bed  # not a test
 
 NETWORK = {"link_mbit": 1000, "tcg_link_fraction": 0.5}
-NET = {"streams": [1, 4]}
+NET = {"streams": [1, 4], "secondaries": 2}
+DATA = Path(__file__).parent / "data" / "net"
 WEB = {"file_bytes": [1024], "connections": [2, 8]}
 LINK = {"link_mbit": 300, "status": "ok", "reason": ""}
 
 
-def run_dir(path, status="ok", rows=None, error="", values=None):
+def run_dir(path, status="ok", rows=None, error="", values=None, consoles=None):
     path.mkdir(parents=True, exist_ok=True)
+    for name, text in (consoles or {}).items():
+        (path / name).write_text(text)
     (path / "status.json").write_text(json.dumps(
         {"status": status, "reason": "" if status == "ok" else "guest hung", "accel": "tcg",
          "timebase": "wall", "host_cores": 2, "values": values or {}}))
@@ -57,8 +65,8 @@ def test_every_net_case_is_a_row_measured_or_with_its_reason(tmp_path):
             {"direction": "round_trip", "streams": 1, "status": "ok", "reason": "",
              "rtt_us": [float(v) for v in range(1, 101)]}]
     out = net_rows(run_dir(tmp_path, rows=rows), "smp", NET, LINK)
-    by = {(r["direction"], r["streams"]): r for r in out}
-    assert len(out) == 2 * 2 + 1
+    by = {(r["direction"], r["streams"]): r for r in out if r["path"] == "outside-guest"}
+    assert len(out) == 2 * 2 + 1 + 2  # both ways x streams, ping, veth x streams
     assert by[("to_guest", 1)]["status"] == "ok" and by[("to_guest", 1)]["link_mbit"] == 300
     assert by[("from_guest", 4)]["reason"] == "iperf3: refused"
     assert by[("to_guest", 4)]["status"] == "error" and "not measured" in by[("to_guest", 4)]["reason"]
@@ -70,20 +78,99 @@ def test_every_net_case_is_a_row_measured_or_with_its_reason(tmp_path):
 def test_a_run_that_never_booted_gives_every_row_its_status(tmp_path):
     out = net_rows(run_dir(tmp_path, status="error", error="ip netns add: not permitted"),
                    "smp", NET, {**LINK, "link_mbit": None})
-    assert {r["status"] for r in out} == {"error"} and len(out) == 5
+    assert {r["status"] for r in out} == {"error"} and len(out) == 7
+
+
+def console_out(name: str, text: str) -> str:
+    """A guest's console as guest/exp/lib.sh's `out` prints a tool's output, among kernel
+    messages."""
+    lines = [f"@@POPCORN:OUT {name}|{line}" for line in text.splitlines()]
+    return "[    3.1] random: crng init done\n" + "\n".join(lines) + "\n"
+
+
+def test_iperf3_inside_the_guest_is_read_from_the_consoles_last_attempt_counts(tmp_path):
+    ok = (DATA / "iperf3-text-2-streams.txt").read_text()
+    refused = "iperf3: error - unable to connect to server: Connection refused\n"
+    console = (console_out("veth-1", ok) + console_out("veth-4", refused)
+               + console_out("veth-4-attempt2", ok))
+    out = net_rows(run_dir(tmp_path, consoles={"console.log": console}), "smp", NET, LINK)
+    veth = {r["streams"]: r for r in out if r["path"] == "ns-ns"}
+    assert veth[1]["throughput_mbit"] == veth[4]["throughput_mbit"] == 8933.0  # [SUM] receiver
+    assert {veth[1]["status"], veth[4]["status"]} == {"ok"}
+    assert veth[1]["direction"] == "client_to_server"
+
+
+def test_multikernel_rows_come_from_both_kernels_consoles_and_the_hosts_clients(tmp_path):
+    ok = (DATA / "iperf3-text-2-streams.txt").read_text()
+    shared = [{"path": p, "direction": d, "streams": 2, "status": "ok", "reason": "",
+               "throughput_mbit": mbit}
+              for p, mbit in (("outside-secondaries", 290.0), ("outside-primary", 295.0))
+              for d in ("to_guest", "from_guest")]
+    shared[-1] = {**shared[-1], "status": "error", "reason": "iperf3: reset"}
+    consoles = {"console.log": console_out("primary-secondary-1", ok)
+                + console_out("primary-secondary-4", "iperf3: error - the server is busy\n"),
+                "console-k1.log": console_out("secondary-secondary-1", ok)}
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    by = {(r["path"], r["direction"], r["streams"]): r for r in out}
+    assert len(out) == 2 * 2 + 2 * 2 and {r["system"] for r in out} == {"multikernel"}
+    assert by[("primary-secondary", "client_to_server", 1)]["throughput_mbit"] == 8933.0
+    assert by[("primary-secondary", "client_to_server", 4)]["reason"].endswith(
+        "iperf3: error - the server is busy")
+    assert by[("secondary-secondary", "client_to_server", 1)]["status"] == "ok"
+    assert "no iperf3 output" in by[("secondary-secondary", "client_to_server", 4)]["reason"]
+    assert by[("outside-secondaries", "to_guest", 2)]["throughput_mbit"] == 290.0
+    assert by[("outside-primary", "from_guest", 2)]["status"] == "error"
+
+
+def test_the_net_ratio_table_compares_pcn_with_veth_and_the_shared_link_with_its_rate():
+    base = {"system": "smp", "link_mbit": 300, "accel": "tcg", "timebase": "wall",
+            "status": "ok"}
+    net = pd.DataFrame([
+        {**base, "path": "ns-ns", "direction": "client_to_server", "streams": 1,
+         "throughput_mbit": 800.0},
+        {**base, "system": "multikernel", "path": "primary-secondary",
+         "direction": "client_to_server", "streams": 1, "throughput_mbit": 400.0},
+        {**base, "system": "multikernel", "path": "outside-secondaries",
+         "direction": "to_guest", "streams": 2, "throughput_mbit": 288.0},
+        {**base, "system": "multikernel", "path": "outside-primary", "direction": "to_guest",
+         "streams": 2, "throughput_mbit": None, "status": "error"}])
+    table = net_ratio(net).set_index("comparison")
+    assert table.loc["pcn primary-secondary / veth on SMP", "ratio"] == 0.5
+    assert table.loc["K secondaries / the shaped link", "ratio"] == 0.96
+    assert pd.isna(table.loc["K secondaries / the primary alone", "ratio"])  # failed: no ratio
+
+
+def test_the_web_ratio_table_is_multikernel_over_smp_per_case():
+    rows = [{"system": system, "vcpus": 2, "file_bytes": 1024, "connections": c,
+             "rps": rps, "p99_ms": p99, "status": status, "accel": "tcg", "timebase": "wall"}
+            for system, c, rps, p99, status in [
+                ("smp", 4, 1000.0, 2.0, "ok"), ("multikernel", 4, 1500.0, 1.0, "ok"),
+                ("smp", 16, 2000.0, 4.0, "ok"), ("multikernel", 16, 10.0, 9.0, "error")]]
+    table = web_ratio(pd.DataFrame(rows)).set_index("connections")
+    assert (table.loc[4, "rps_ratio"], table.loc[4, "p99_ratio"]) == (1.5, 0.5)
+    assert pd.isna(table.loc[16, "rps_ratio"]) and table.loc[16, "rps_smp"] == 2000.0
 
 
 def test_web_rows_turn_a_dead_server_into_errors(tmp_path):
     rows = [{"file_bytes": 1024, "connections": c, "status": "ok", "reason": "", "rps": 100.0,
              "p50_ms": 1.0, "p99_ms": 3.0, "errors": 0, "requests": 200} for c in (2, 8)]
-    alive = web_rows({2: run_dir(tmp_path / "a", rows=rows, values={"nginx_alive": "1"})},
-                     "smp", WEB, LINK)
+    alive = web_rows([run_dir(tmp_path / "a" / "smp-v2", rows=rows,
+                              values={"nginx_alive": "1"})], WEB, LINK)
     assert [(r["connections"], r["status"], r["workers"]) for r in alive] == [
         (2, "ok", 2), (8, "ok", 2)]
-    dead = web_rows({2: run_dir(tmp_path / "b", rows=rows, values={"nginx_alive": "0"})},
-                    "smp", WEB, LINK)
+    dead = web_rows([run_dir(tmp_path / "b" / "smp-v2", rows=rows,
+                             values={"nginx_alive": "0"})], WEB, LINK)
     assert {r["status"] for r in dead} == {"error"} and "nginx died" in dead[0]["reason"]
     assert dead[0]["rps"] == 100.0  # what was measured stays
+
+
+def test_a_multikernel_web_run_has_one_worker_per_secondary(tmp_path):
+    rows = [{"file_bytes": 1024, "connections": 2, "status": "ok", "reason": "", "rps": 50.0}]
+    out = web_rows([run_dir(tmp_path / "multikernel-v3", rows=rows)], WEB, LINK)
+    assert [(r["system"], r["vcpus"], r["workers"], r["status"]) for r in out] == [
+        ("multikernel", 3, 2, "ok"), ("multikernel", 3, 2, "error")]
+    with pytest.raises(ValueError, match="not a web run"):
+        web_rows([run_dir(tmp_path / "v3", rows=rows)], WEB, LINK)
 
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")

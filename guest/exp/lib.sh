@@ -77,3 +77,30 @@ nginx_setup() {
 	}
 	EOF
 }
+
+# out NAME FILE: FILE on the console, each line as "@@POPCORN:OUT NAME|<line>", for the
+# host to keep and parse: a tool's own output, not a number this script made of it.
+out() {
+	sed "s/^/@@POPCORN:OUT $1|/" "$2"
+}
+
+# iperf3_out NAME ADDRESS SECONDS STREAMS: an iperf3 client run (in megabits, through
+# $IPERF3_VIA if set, e.g. nsenter) whose output goes to the console as NAME. A server
+# that still tears down its previous test refuses or resets: after a pause it is tried
+# again, up to 5 attempts, each attempt's output kept (NAME, NAME-attempt2, ...).
+iperf3_out() {
+	_try=1
+	_name=$1
+	while :; do
+		sleep 1
+		$IPERF3_VIA iperf3 --client "$2" --time "$3" --parallel "$4" --format m \
+			> /tmp/iperf3.out 2>&1
+		_rc=$?
+		out "$_name" /tmp/iperf3.out
+		[ "$_rc" -eq 0 ] || [ "$_try" -ge 5 ] && break
+		grep -q -E 'refused|busy|reset|unable to receive' /tmp/iperf3.out || break
+		_try=$((_try + 1))
+		_name="$1-attempt$_try"
+	done
+	kv "$1_rc" "$_rc"
+}

@@ -1,6 +1,7 @@
-# Network test bed, guest side: eth0 at popcorn.ip (gateway popcorn.gw), an iperf3
-# server, and nginx with popcorn.workers worker processes serving /srv/www/<bytes>, one
-# random file per size in popcorn.files. It reports net_ready once both servers listen,
+# Network test bed, guest side: eth0 at popcorn.ip (gateway popcorn.gw); veth between
+# namespaces measured first if popcorn.inner_s > 0; then an iperf3 server, and nginx
+# with popcorn.workers worker processes serving /srv/www/<bytes>, one random file per
+# size in popcorn.files. It reports net_ready once both servers listen,
 # then waits (at most popcorn.wait_s seconds) for the host to connect to port 7777, which
 # means the host is done, and reports whether both servers are still alive.
 . /exp/lib.sh
@@ -10,6 +11,30 @@ ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
 	ip route add default via "$(param popcorn.gw)"
 kv net_rc $?
 kv nic "$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
+# SMP Linux's local equivalent of a link between kernels, measured before the servers
+# start: veth between two network namespaces (busybox's unshare holds each one open;
+# busybox ip names the pair's other end veth0), iperf3 for each of popcorn.streams.
+veth_iperf3() {
+	unshare -n sleep 100000 &
+	server_ns=$!
+	unshare -n sleep 100000 &
+	client_ns=$!
+	sleep 0.5
+	ip link add va type veth && ip link set va netns "$server_ns" &&
+		ip link set veth0 netns "$client_ns" &&
+		nsenter -t "$server_ns" -n sh -c 'ip link set lo up && ip addr add 10.79.0.1/24 dev va && ip link set va up' &&
+		nsenter -t "$client_ns" -n sh -c 'ip link set lo up && ip addr add 10.79.0.2/24 dev veth0 && ip link set veth0 up'
+	kv veth_rc $?
+	nsenter -t "$server_ns" -n iperf3 --server --port 5201 > /tmp/iperf3-veth.log 2>&1 &
+	sleep 1
+	for streams in $(param popcorn.streams | tr ',' ' '); do
+		IPERF3_VIA="nsenter -t $client_ns -n" iperf3_out "veth-$streams" 10.79.0.1 \
+			"$(param popcorn.inner_s)" "$streams"
+	done
+	kill $! "$server_ns" "$client_ns"
+	wait
+}
+[ "$(param popcorn.inner_s)" -gt 0 ] 2> /dev/null && veth_iperf3
 nginx_setup "$(param popcorn.workers)"
 for size in $(param popcorn.files | tr ',' ' '); do
 	head -c "$size" /dev/urandom > "/srv/www/$size"

@@ -134,30 +134,32 @@ def cmd_net_link(a: argparse.Namespace) -> None:
 
 def cmd_net_run(a: argparse.Namespace) -> None:
     from .experiments.net import run_net
-    _run_on_target(a, lambda *args: run_net(*args, link=read_json(a.link)))
+    _run_on_target(a, lambda *args: run_net(*args, link=read_json(a.link), system=a.system))
 
 
 def cmd_web_run(a: argparse.Namespace) -> None:
     from .experiments.web import run_web
-    _run_on_target(a, lambda *args: run_web(*args, link=read_json(a.link), vcpus=a.vcpus))
+    _run_on_target(a, lambda *args: run_web(*args, link=read_json(a.link), vcpus=a.vcpus,
+                                            system=a.system))
 
 
 def cmd_net_csv(a: argparse.Namespace) -> None:
     from .experiments.net import NET_COLUMNS, net_rows
-    rows = net_rows(Path(a.run_dir), a.system, json.loads(a.net), read_json(a.link))
+    net, link = json.loads(a.net), read_json(a.link)
+    runs = (pair.split("=", 1) for pair in a.runs)  # system=run folder
+    rows = [row for system, run_dir in runs for row in net_rows(Path(run_dir), system, net, link)]
     atomic_write_text(a.out, pd.DataFrame(rows, columns=NET_COLUMNS).to_csv(index=False))
 
 
 def cmd_web_csv(a: argparse.Namespace) -> None:
     from .experiments.web import WEB_COLUMNS, web_rows
-    runs = {int(v): Path(p) for v, p in (pair.split("=", 1) for pair in a.runs)}
-    rows = web_rows(runs, a.system, json.loads(a.web), read_json(a.link))
+    rows = web_rows([Path(p) for p in a.runs], json.loads(a.web), read_json(a.link))
     atomic_write_text(a.out, pd.DataFrame(rows, columns=WEB_COLUMNS).to_csv(index=False))
 
 
 def cmd_net_report(a: argparse.Namespace) -> None:
     from .plots import net_plot, web_plot
-    from .tables import check_common_columns, write_table
+    from .tables import check_common_columns, net_ratio, web_ratio, write_table
     frames = {"net": pd.read_csv(a.net)} if a.net else {}
     if a.web:
         frames["web"] = pd.read_csv(a.web)
@@ -165,8 +167,10 @@ def cmd_net_report(a: argparse.Namespace) -> None:
         check_common_columns(df, name)
         write_table(df.drop(columns=["reason"]), Path(a.tables) / name)
     if "net" in frames:
+        write_table(net_ratio(frames["net"]), Path(a.tables) / "net_ratio")
         net_plot(frames["net"], Path(a.net_plot))
     if "web" in frames:
+        write_table(web_ratio(frames["web"]), Path(a.tables) / "web_ratio")
         web_plot(frames["web"], Path(a.web_plot))
 
 
@@ -292,13 +296,14 @@ def parser() -> argparse.ArgumentParser:
     command("net-image", cmd_net_image, ("--kernel-info", req), ("--base", req),
             ("--secondary", req), ("--out", req))
     command("net-link", cmd_net_link, *on_target, ("--out", req))
-    command("net-run", cmd_net_run, *on_target, ("--link", req))
+    system = ("--system", {"choices": ["smp", "multikernel"], "default": "smp"})
+    command("net-run", cmd_net_run, *on_target, ("--link", req), system)
     command("web-run", cmd_web_run, *on_target, ("--link", req),
-            ("--vcpus", {"type": int, "required": True}))
-    command("net-csv", cmd_net_csv, ("--net", req), ("--link", req), ("--run-dir", req),
-            ("--system", req), ("--out", req))
-    command("web-csv", cmd_web_csv, ("--web", req), ("--link", req), ("--system", req),
-            ("--out", req), ("runs", {"nargs": "+"}))
+            ("--vcpus", {"type": int, "required": True}), system)
+    command("net-csv", cmd_net_csv, ("--net", req), ("--link", req), ("--out", req),
+            ("runs", {"nargs": "+", "help": "system=run folder"}))
+    command("web-csv", cmd_web_csv, ("--web", req), ("--link", req), ("--out", req),
+            ("runs", {"nargs": "+", "help": "run folders, named <system>-v<vcpus>"}))
     command("soak-run", cmd_soak_run, *on_target)
     command("soak-summary", cmd_soak_summary, ("--soak", req), ("--run-dir", req),
             ("--json", req), ("--csv", req))

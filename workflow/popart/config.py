@@ -72,6 +72,11 @@ def _check_combinations(config: dict) -> None:
     qemu = config["qemu"]
     if qemu["icount"] is not None and qemu["accel"] == "kvm":
         raise ConfigError("qemu.icount: needs qemu.accel tcg or auto (KVM has no icount)")
+    web = config["experiments"]["web"]
+    if "multikernel" in web["systems"] and min(web["vcpus"]) < 2:
+        raise ConfigError(f"experiments.web.vcpus: {min(web['vcpus'])}: the multikernel needs "
+                          "2 or more (a primary and a secondary); or leave it out of "
+                          "experiments.web.systems")
 
 
 def load_config(path: Path | str, schema_path: Path | str) -> dict:

@@ -5,12 +5,13 @@ because kernel messages may share it:
     @@POPCORN:BEGIN exp=<name>
     @@POPCORN:KV <key>=<value>
     @@POPCORN:END exp=<name> rc=<n>
+    @@POPCORN:OUT <name>|<a line of a tool's output>
 """
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MARKER = re.compile(r"@@POPCORN:(BEGIN|KV|END|WARN) ?(.*?)\r?$")
+MARKER = re.compile(r"@@POPCORN:(BEGIN|KV|END|WARN|OUT) ?(.*?)\r?$")
 # A secondary kernel's console line, relayed by the primary (popcornctl console).
 SECONDARY = re.compile(r"^@@K(\d+)\| ?(.*?)\r?$")
 PANIC = re.compile(r"Kernel panic - not syncing.*")
@@ -25,6 +26,7 @@ class ConsoleReport:
     values: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     panic: str | None = None
+    outputs: dict[str, list[str]] = field(default_factory=dict)
 
 
 def key_values(text: str | None) -> dict[str, str]:
@@ -55,6 +57,9 @@ def feed(report: ConsoleReport, line: str) -> None:
         report.rc = int(fields["rc"]) if fields.get("rc", "").lstrip("-").isdigit() else None
     elif kind == "WARN":
         report.warnings.append(rest)
+    elif kind == "OUT" and "|" in rest:
+        name, text = rest.split("|", 1)
+        report.outputs.setdefault(name.strip(), []).append(text)
 
 
 def parse_console(text: str) -> ConsoleReport:

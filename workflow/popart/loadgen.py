@@ -40,10 +40,11 @@ def run_tool(argv: list[str], timeout_s: float, raw: Path, check: bool = True) -
     return out
 
 
-def iperf3_argv(server: str, seconds: float, streams: int, reverse: bool) -> list[str]:
+def iperf3_argv(server: str, seconds: float, streams: int, reverse: bool,
+                port: int = 5201) -> list[str]:
     """TCP, the client here; reverse: the server (the guest) sends."""
-    argv = ["iperf3", "--client", server, "--json", "--time", f"{seconds:g}",
-            "--parallel", str(streams), "--connect-timeout", "5000"]
+    argv = ["iperf3", "--client", server, "--port", str(port), "--json", "--time",
+            f"{seconds:g}", "--parallel", str(streams), "--connect-timeout", "5000"]
     return argv + (["--reverse"] if reverse else [])
 
 
@@ -62,11 +63,38 @@ def parse_iperf3(text: str) -> float:
     return bits / 1e6
 
 
-def wrk_argv(url: str, threads: int, connections: int, seconds: float) -> list[str]:
+def parse_iperf3_text(text: str) -> float:
+    """Throughput in Mbit/s as the receiving end counted it, from iperf3's plain output
+    in megabits (--format m: what a guest prints on its console); with several streams
+    the [SUM] line, which comes last."""
+    error = re.search(r"iperf3: error - .*", text)
+    if error:
+        raise LoadError(error.group(0).strip())
+    received = re.findall(r"([\d.]+) Mbits/sec.*\breceiver\s*$", text, re.M)
+    if not received:
+        last = (text.strip().splitlines() or ["no output"])[-1]
+        raise LoadError(f"iperf3 printed no receiver summary: {last}")
+    return float(received[-1])
+
+
+def wrk_argv(url: str, threads: int, connections: int, seconds: float,
+             script: Path | None = None) -> list[str]:
     # wrk needs at least one connection per thread
     return ["wrk", "--threads", str(min(threads, connections)), "--connections",
             str(connections), "--duration", f"{seconds:g}s", "--timeout", "5s", "--latency",
-            url]
+            *(["--script", str(script)] if script else []), url]
+
+
+def wrk_spread_script(servers: list[str], port: int = 80) -> str:
+    """wrk's Lua setup that points thread i at servers[i mod n]: one wrk run, one
+    latency distribution, over several servers (wrk threads get whole connections)."""
+    names = ", ".join(f'"{s}"' for s in servers)
+    return (f"local servers = {{{names}}}\n"
+            "local n = 0\n"
+            "function setup(thread)\n"
+            f'  thread.addr = wrk.lookup(servers[n % #servers + 1], "{port}")[1]\n'
+            "  n = n + 1\n"
+            "end\n")
 
 
 @dataclass(frozen=True)

@@ -105,19 +105,31 @@ def msg_throughput_plot(throughput: pd.DataFrame, out: Path) -> None:
     _finish(fig, throughput, "One-way message throughput", out)
 
 
+INSIDE_PATHS = ["ns-ns", "primary-secondary", "secondary-secondary"]
+
+
 def net_plot(net: pd.DataFrame, out: Path) -> None:
-    """TCP throughput per direction and number of streams, against the shaped link."""
+    """TCP throughput per number of streams: through the shaped link (left, per system,
+    path and direction) and inside the guest (right, veth against pcn)."""
     sns.set_theme(style="whitegrid")
     ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if len(ok):
-        sns.barplot(data=ok.assign(case=ok["system"] + " " + ok["direction"]), x="streams",
-                    y="throughput_mbit", hue="case", ax=ax)
-        for rate in sorted(set(ok["link_mbit"].dropna())):
-            ax.axhline(rate, color="grey", linestyle="--", linewidth=1)
-    ax.set_xlabel("TCP streams (dashed: the shaped link rate)")
-    ax.set_ylabel("throughput [Mbit/s]")
-    _finish(fig, net, "TCP throughput, outside to guest", out)
+    ok = ok.assign(case=ok["system"] + " " + ok["path"] + " " + ok["direction"])
+    through, inside = ok[~ok["path"].isin(INSIDE_PATHS)], ok[ok["path"].isin(INSIDE_PATHS)]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    if len(through):
+        sns.barplot(data=through, x="streams", y="throughput_mbit", hue="case", ax=axes[0])
+        for rate in sorted(set(through["link_mbit"].dropna())):
+            axes[0].axhline(rate, color="grey", linestyle="--", linewidth=1)
+    axes[0].set_xlabel("TCP streams, or clients at once (dashed: the shaped link)")
+    axes[0].set_ylabel("throughput [Mbit/s]")
+    if len(inside):
+        sns.barplot(data=inside, x="streams", y="throughput_mbit", hue="case", ax=axes[1])
+    axes[1].set_xlabel("TCP streams, inside the guest")
+    axes[1].set_ylabel("throughput [Mbit/s]")
+    for ax in axes:
+        if ax.get_legend():
+            ax.legend(fontsize=7)
+    _finish(fig, net, "TCP throughput", out)
 
 
 def web_plot(web: pd.DataFrame, out: Path) -> None:

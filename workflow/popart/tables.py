@@ -52,3 +52,58 @@ def failures(tidy: dict[str, pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame(columns=["experiment", "status", "reason", "accel", "timebase"])
     out = pd.concat(frames, ignore_index=True)
     return out[["experiment", *[c for c in out.columns if c != "experiment"]]]
+
+
+def web_ratio(web: pd.DataFrame) -> pd.DataFrame:
+    """Per vCPUs, file size and connections: multikernel / SMP for requests/s and for p99
+    latency, over ok rows; a case that either system lacks has no ratio."""
+    keys = ["vcpus", "file_bytes", "connections"]
+    ok = web[web["status"] == "ok"]
+    wide = ok.pivot_table(index=keys, columns="system", values=["rps", "p99_ms"])
+    wide.columns = [f"{value}_{system}" for value, system in wide.columns]
+    cases = web[keys].drop_duplicates().set_index(keys)
+    out = cases.join(wide)
+    for column in ("rps_smp", "rps_multikernel", "p99_ms_smp", "p99_ms_multikernel"):
+        if column not in out:
+            out[column] = float("nan")
+    out["rps_ratio"] = out["rps_multikernel"] / out["rps_smp"]
+    out["p99_ratio"] = out["p99_ms_multikernel"] / out["p99_ms_smp"]
+    where = web.groupby(keys)[["accel", "timebase"]].agg(lambda v: "/".join(sorted(set(v))))
+    out = out.join(where).reset_index()
+    return out[[*keys, "rps_smp", "rps_multikernel", "rps_ratio", "p99_ms_smp",
+                "p99_ms_multikernel", "p99_ratio", "accel", "timebase"]]
+
+
+# (what is compared, its path, the baseline's path or "link", the benchmark goal)
+NET_COMPARISONS = [
+    ("pcn primary-secondary / veth on SMP", "primary-secondary", "ns-ns", ">= 1"),
+    ("pcn secondary-secondary / veth on SMP", "secondary-secondary", "ns-ns", ">= 1"),
+    ("K secondaries / the primary alone", "outside-secondaries", "outside-primary", ">= 0.95"),
+    ("K secondaries / the shaped link", "outside-secondaries", "link", ">= 0.95"),
+]
+
+
+def net_ratio(net: pd.DataFrame) -> pd.DataFrame:
+    """The multikernel's throughput against its baselines, per direction and streams,
+    over ok rows (a comparison without both figures has no ratio)."""
+    ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
+    rows = []
+    for name, path, baseline, goal in NET_COMPARISONS:
+        for _, row in net[net["path"] == path].iterrows():
+            mine = ok[(ok["path"] == path) & (ok["direction"] == row["direction"])
+                      & (ok["streams"] == row["streams"])]
+            if baseline == "link":
+                base = row["link_mbit"]
+            else:
+                base_rows = ok[(ok["path"] == baseline) & (ok["streams"] == row["streams"])]
+                if baseline != "ns-ns":
+                    base_rows = base_rows[base_rows["direction"] == row["direction"]]
+                base = base_rows["throughput_mbit"].iloc[0] if len(base_rows) else None
+            value = mine["throughput_mbit"].iloc[0] if len(mine) else None
+            ratio = value / base if value is not None and base else None
+            rows.append({"comparison": name, "direction": row["direction"],
+                         "streams": row["streams"], "measured_mbit": value,
+                         "baseline_mbit": base, "ratio": ratio, "goal": goal,
+                         "accel": row["accel"], "timebase": row["timebase"]})
+    return pd.DataFrame(rows, columns=["comparison", "direction", "streams", "measured_mbit",
+                                       "baseline_mbit", "ratio", "goal", "accel", "timebase"])

@@ -64,7 +64,14 @@ def boot_runs():
 
 
 def web_runs():
-    return [f"results/web/smp-v{v}/status.json" for v in config["experiments"]["web"]["vcpus"]]
+    """Run folders, one per system and number of vCPUs."""
+    web = config["experiments"]["web"]
+    return [f"results/web/{s}-v{v}" for s in web["systems"] for v in web["vcpus"]]
+
+
+def net_runs():
+    """system=run folder, one per system."""
+    return [f"{s}=results/net/{s}" for s in config["experiments"]["net"]["systems"]]
 
 
 def tidy_csvs():
@@ -97,9 +104,11 @@ def final_outputs():
         outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png",
                     "results/msg/stress.json"]
     if config["experiments"]["net"]["enabled"]:
-        outputs += ["results/tables/net.csv", "results/plots/net.png"]
+        outputs += ["results/tables/net.csv", "results/tables/net_ratio.csv",
+                    "results/plots/net.png"]
     if config["experiments"]["web"]["enabled"]:
-        outputs += ["results/tables/web.csv", "results/plots/web.png"]
+        outputs += ["results/tables/web.csv", "results/tables/web_ratio.csv",
+                    "results/plots/web.png"]
     if config["experiments"]["soak"]["enabled"]:
         outputs += ["results/net/soak.json"]
     return outputs

@@ -104,7 +104,12 @@ rule net_report:
         table=report(
             "results/tables/net.csv", caption="../report/net_table.rst", category="Network"
         ),
-        markdown="results/tables/net.md",
+        ratio=report(
+            "results/tables/net_ratio.csv",
+            caption="../report/net_ratio_table.rst",
+            category="Network",
+        ),
+        markdown=multiext("results/tables/net", ".md", "_ratio.md"),
         plot=report("results/plots/net.png", caption="../report/net_plot.rst", category="Network"),
     log:
         "results/logs/gather/net.log",
@@ -120,7 +125,12 @@ rule web_report:
         table=report(
             "results/tables/web.csv", caption="../report/web_table.rst", category="Web server"
         ),
-        markdown="results/tables/web.md",
+        ratio=report(
+            "results/tables/web_ratio.csv",
+            caption="../report/web_ratio_table.rst",
+            category="Web server",
+        ),
+        markdown=multiext("results/tables/web", ".md", "_ratio.md"),
         plot=report(
             "results/plots/web.png", caption="../report/web_plot.rst", category="Web server"
         ),

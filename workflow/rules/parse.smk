@@ -69,33 +69,34 @@ rule msg_stress:
 
 rule net_csv:
     input:
-        status="results/net/smp/status.json",
+        status=[f"{run.split('=')[1]}/status.json" for run in net_runs()],
         link="results/net/link.json",
     output:
         "results/net/net.csv",
     params:
         net=as_json(config["experiments"]["net"]),
+        runs=" ".join(net_runs()),
     log:
         "results/logs/net/csv.log",
     shell:
-        "{POPART} net-csv --net {params.net:q} --link {input.link} --run-dir results/net/smp"
-        " --system smp --out {output} 2>&1 | tee {log}"
+        "{POPART} net-csv --net {params.net:q} --link {input.link} --out {output}"
+        " {params.runs} 2>&1 | tee {log}"
 
 
 rule web_csv:
     input:
-        status=web_runs(),
+        status=[f"{run}/status.json" for run in web_runs()],
         link="results/net/link.json",
     output:
         "results/web/web.csv",
     params:
         web=as_json(config["experiments"]["web"]),
-        runs=" ".join(f"{v}=results/web/smp-v{v}" for v in config["experiments"]["web"]["vcpus"]),
+        runs=" ".join(web_runs()),
     log:
         "results/logs/web/csv.log",
     shell:
-        "{POPART} web-csv --web {params.web:q} --link {input.link} --system smp"
-        " --out {output} {params.runs} 2>&1 | tee {log}"
+        "{POPART} web-csv --web {params.web:q} --link {input.link} --out {output}"
+        " {params.runs} 2>&1 | tee {log}"
 
 
 rule soak_summary:

@@ -151,7 +151,7 @@ rule net_run:
         **NET_INPUTS,
         link="results/net/link.json",
     output:
-        status="results/net/smp/status.json",
+        status="results/net/{system}/status.json",
     params:
         config=as_json(
             {
@@ -160,14 +160,17 @@ rule net_run:
                 "experiments": {"net": config["experiments"]["net"]},
             }
         ),
+    wildcard_constraints:
+        system="smp|multikernel",
     resources:
         measure=1,
     log:
-        "results/logs/net/smp.log",
+        "results/logs/net/{system}.log",
     shell:
         "{POPART} net-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
-        " --run-dir results/net/smp 2>&1 | tee {log}"
+        " --system {wildcards.system} --run-dir results/net/{wildcards.system}"
+        " 2>&1 | tee {log}"
 
 
 rule web_run:
@@ -175,7 +178,7 @@ rule web_run:
         **NET_INPUTS,
         link="results/net/link.json",
     output:
-        status="results/web/smp-v{vcpus}/status.json",
+        status="results/web/{system}-v{vcpus}/status.json",
     params:
         config=as_json(
             {
@@ -185,16 +188,17 @@ rule web_run:
             }
         ),
     wildcard_constraints:
+        system="smp|multikernel",
         vcpus=r"\d+",
     resources:
         measure=1,
     log:
-        "results/logs/web/smp-v{vcpus}.log",
+        "results/logs/web/{system}-v{vcpus}.log",
     shell:
         "{POPART} web-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
-        " --vcpus {wildcards.vcpus} --run-dir results/web/smp-v{wildcards.vcpus}"
-        " 2>&1 | tee {log}"
+        " --system {wildcards.system} --vcpus {wildcards.vcpus}"
+        " --run-dir results/web/{wildcards.system}-v{wildcards.vcpus} 2>&1 | tee {log}"
 
 
 rule soak_run:

@@ -6,21 +6,37 @@ The link rate comes first, from a calibration boot: iperf3 through the unshaped 
 both directions. On KVM or hardware the link is network.link_mbit (1 Gbit/s, the
 thesis's). An emulated guest cannot fill that, and a link it cannot fill measures the
 CPU, so under TCG the link is shaped to network.tcg_link_fraction of the slower
-unshaped direction. `system` names what runs in the guest: smp (plain SMP Linux) here;
-the multikernel variants are further systems with the same rows.
+unshaped direction.
+
+`system` names what runs in the guest, `path` what a row measured:
+- smp: outside-guest (iperf3 and ping through the link), and ns-ns, veth between two
+  network namespaces inside the guest (SMP Linux's local equivalent of a pcn link);
+- multikernel (mknet.py): primary-secondary and secondary-secondary, iperf3 between
+  kernels over pcn; and link sharing, K outside clients at once to the K secondaries
+  (outside-secondaries) against the same clients to the primary alone (outside-primary).
 """
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import log
+from ..console import parse_console
 from ..fsutil import atomic_write_json, read_json
-from ..loadgen import LoadError, iperf3_argv, parse_iperf3, parse_ping, ping_argv, run_tool
+from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
+                       ping_argv, run_tool)
 from ..netbed import GUEST_IP, NetBed, shape
 from ..targets.qemu import QemuTarget, RunStatus
+from .mknet import IPERF3_PORT, SYSTEM, mk_machine, primary_ports, secondary_ips, servers
 from .netrun import net_machine, read_load, run_on_testbed
 
 PATH = "outside-guest"
+SHARED, ALONE = "outside-secondaries", "outside-primary"  # link sharing, multikernel
+# Measured inside the guest: the console name prefix of the iperf3 output, and the
+# kernel that ran the client (whose console has it).
+INNER = {"ns-ns": ("veth", 0), "primary-secondary": ("primary-secondary", 0),
+         "secondary-secondary": ("secondary-secondary", 1)}
+INNER_DIRECTION = "client_to_server"
 DIRECTIONS = {"to_guest": False, "from_guest": True}  # iperf3 --reverse: the guest sends
 PING_INTERVAL_S = 0.02
 IPERF3_ATTEMPTS = 5
@@ -33,15 +49,18 @@ NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughpu
                "host_cores"]
 
 
-def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path) -> float:
+def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path,
+                server: tuple[str, int] = (GUEST_IP, 5201), name: str = "") -> float:
     """One iperf3 run. The server takes a moment to listen again after a test (long
     under emulation): it gets a pause first, and a refused, busy or resetting server is
     tried again a few times."""
-    argv = bed.in_client(iperf3_argv(GUEST_IP, seconds, streams, DIRECTIONS[direction]))
+    argv = bed.in_client(iperf3_argv(server[0], seconds, streams, DIRECTIONS[direction],
+                                     server[1]))
     for attempt in range(1, IPERF3_ATTEMPTS + 1):
         time.sleep(IPERF3_PAUSE_S)
         again = "" if attempt == 1 else f"-attempt{attempt}"  # every attempt's output kept
-        out = run_tool(argv, seconds + 30, raw / f"iperf3-{direction}-{streams}{again}.txt")
+        out = run_tool(argv, seconds + 30,
+                       raw / f"iperf3-{name}{direction}-{streams}{again}.txt")
         try:
             return parse_iperf3(out)
         except LoadError as e:
@@ -108,7 +127,8 @@ def net_load(net: dict, link_mbit: int):
             for streams in net["streams"]:
                 if stop.is_set():
                     return rows
-                row = {"direction": direction, "streams": streams, "status": "ok", "reason": ""}
+                row = {"path": PATH, "direction": direction, "streams": streams,
+                       "status": "ok", "reason": ""}
                 try:
                     row["throughput_mbit"] = round(
                         iperf3_mbit(bed, net["duration_s"], streams, direction, raw), 2)
@@ -116,7 +136,8 @@ def net_load(net: dict, link_mbit: int):
                     row["status"], row["reason"] = "error", str(e)
                 log.info(f"net: {direction} x{streams}: {row.get('throughput_mbit')} Mbit/s")
                 rows.append(row)
-        row = {"direction": "round_trip", "streams": 1, "status": "ok", "reason": ""}
+        row = {"path": PATH, "direction": "round_trip", "streams": 1, "status": "ok",
+               "reason": ""}
         try:
             argv = bed.in_client(ping_argv(GUEST_IP, net["pings"], PING_INTERVAL_S))
             row["rtt_us"] = parse_ping(run_tool(argv, net["pings"] * (PING_INTERVAL_S + 2) + 10,
@@ -146,13 +167,94 @@ def run_link(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
 
 
 def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-            target: QemuTarget, link: dict) -> RunStatus | None:
+            target: QemuTarget, link: dict, system: str = "smp") -> RunStatus | None:
+    """smp: SMP Linux on net.vcpus, veth measured first. multikernel: a primary and
+    net.secondaries secondaries, iperf3 between kernels measured first."""
     net = config["experiments"]["net"]
+    inner = (net["duration_s"], net["streams"])
+    if system == SYSTEM:
+        k = net["secondaries"]
+        wait_s = sharing_seconds(net)
+        return run_on_testbed(
+            config, target, run_dir, accel, link,
+            lambda bed: mk_machine(config, kernel, initrd, accel, bed, k, [], wait_s, inner),
+            sharing_load(net, link["link_mbit"], k), wait_s, servers(k))
     return run_on_testbed(
         config, target, run_dir, accel, link,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, net["vcpus"], 1, [],
-                                load_seconds(net)),
+                                load_seconds(net), inner=inner),
         net_load(net, link["link_mbit"]), load_seconds(net))
+
+
+def sharing_load(net: dict, link_mbit: int, k: int):
+    """Link sharing: k clients outside at once, one stream each, to the k secondaries
+    (through the primary), then the same k clients to the primary alone; both ways."""
+    targets = {SHARED: [(ip, IPERF3_PORT) for ip in secondary_ips(k)],
+               ALONE: [(GUEST_IP, port) for port in primary_ports(k)]}
+
+    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
+        shape(bed, link_mbit)
+        rows = []
+        for direction in DIRECTIONS:
+            for path, servers_of_path in targets.items():
+                if stop.is_set():
+                    return rows
+                row = {"path": path, "direction": direction, "streams": k, "status": "ok",
+                       "reason": ""}
+                with ThreadPoolExecutor(k) as pool:
+                    runs = [pool.submit(iperf3_mbit, bed, net["duration_s"], 1, direction, raw,
+                                        server, f"{path}-{server[0]}-{server[1]}-")
+                            for server in servers_of_path]
+                    failed = [str(r.exception()) for r in runs if r.exception()]
+                if failed:
+                    row["status"], row["reason"] = "error", "; ".join(failed)
+                else:
+                    row["throughput_mbit"] = round(sum(r.result() for r in runs), 2)
+                log.info(f"net: {path} {direction}, {k} clients: "
+                         f"{row.get('throughput_mbit')} Mbit/s")
+                rows.append(row)
+        return rows
+    return load
+
+
+def sharing_seconds(net: dict) -> float:
+    """How long the multikernel primary waits for the host, with slack."""
+    return 2 * len(DIRECTIONS) * (net["duration_s"] + 2 * IPERF3_PAUSE_S + 10) + 60
+
+
+def inner_rows(run_dir: Path, path: str, streams: list[int]) -> list[dict]:
+    """iperf3 measured inside the guest (veth, between kernels), from the client
+    kernel's console; the last attempt counts, as on the host."""
+    prefix, kernel = INNER[path]
+    log_file = run_dir / ("console.log" if kernel == 0 else f"console-k{kernel}.log")
+    outputs = parse_console(log_file.read_text()).outputs if log_file.exists() else {}
+    rows = []
+    for count in streams:
+        name = f"{prefix}-{count}"
+        attempts = [n for n in outputs if n == name or n.startswith(f"{name}-attempt")]
+        if not attempts:
+            continue
+        last = max(attempts, key=lambda n: int(n.rsplit("attempt", 1)[1]) if n != name else 1)
+        row = {"path": path, "direction": INNER_DIRECTION, "streams": count, "status": "ok",
+               "reason": ""}
+        try:
+            row["throughput_mbit"] = round(parse_iperf3_text("\n".join(outputs[last])), 2)
+        except LoadError as e:
+            row["status"], row["reason"] = "error", str(e)
+        rows.append(row)
+    return rows
+
+
+def net_cases(system: str, net: dict) -> list[tuple[str, str, int]]:
+    """(path, direction, streams) of every row a run of this system owes."""
+    streams = net["streams"]
+    if system == SYSTEM:
+        k = net["secondaries"]
+        return ([(p, INNER_DIRECTION, s) for p in ("primary-secondary", "secondary-secondary")
+                 for s in streams]
+                + [(p, d, k) for d in DIRECTIONS for p in (SHARED, ALONE)])
+    return ([(PATH, d, s) for d in DIRECTIONS for s in streams] + [(PATH, "round_trip", 1)]
+            + [("ns-ns", INNER_DIRECTION, s) for s in streams])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -164,12 +266,15 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
     """Every case a row: measured, or with the reason it was not."""
     status = read_json(run_dir / "status.json")
     load = read_load(run_dir)
-    measured = {(r["direction"], r["streams"]): r for r in load.get("rows", [])}
-    cases = [(d, s) for d in DIRECTIONS for s in net["streams"]] + [("round_trip", 1)]
+    cases = net_cases(system, net)
+    inner = [row for path in sorted({c[0] for c in cases} & set(INNER))
+             for row in inner_rows(run_dir, path, net["streams"])]
+    measured = {(r.get("path", PATH), r["direction"], r["streams"]): r
+                for r in load.get("rows", []) + inner}
     rows = []
-    for direction, streams in cases:
-        got = measured.get((direction, streams))
-        row = {"system": system, "path": PATH, "direction": direction, "streams": streams,
+    for path, direction, streams in cases:
+        got = measured.get((path, direction, streams))
+        row = {"system": system, "path": path, "direction": direction, "streams": streams,
                "link_mbit": link["link_mbit"], "throughput_mbit": None, "rtt_us_p50": None,
                "rtt_us_p99": None, "samples": None, "accel": status["accel"],
                "timebase": status["timebase"], "status": status["status"],
@@ -177,7 +282,9 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
         if got is None:
             if row["status"] == "ok":
                 row["status"] = "error"
-                row["reason"] = f"not measured: {load.get('error') or 'the load stopped'}"
+                why = ("the guest printed no iperf3 output" if path in INNER
+                       else load.get("error") or "the load stopped")
+                row["reason"] = f"not measured: {why}"
         elif got["status"] != "ok":
             row["status"], row["reason"] = got["status"], got["reason"]
         elif direction == "round_trip":

@@ -36,19 +36,37 @@ SERVERS = 2  # iperf3 and nginx listen
 Load = Callable[[NetBed, threading.Event, Path], list[dict]]
 
 
-def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
-                workers: int, files: list[int], wait_s: float,
-                fault: tuple[str, float] = ("none", 0)) -> Machine:
-    """The guest of the test bed: wall time (a real client drives it), the NIC on tap0."""
+def bed_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed,
+                experiment: str, vcpus: int, mem_mib: int, params: dict,
+                append: str = "") -> Machine:
+    """A guest on the test bed: wall time (a real client drives it), the NIC on tap0,
+    QEMU in the link namespace; params become popcorn.<key>=<value> on its command line,
+    after append."""
     net = config["network"]
-    extra = (f"popcorn.ip={GUEST_IP} popcorn.gw={ROUTER_GUEST_IP} popcorn.workers={workers} "
-             f"popcorn.files={','.join(str(f) for f in files) or '1'} "
-             f"popcorn.wait_s={int(wait_s)} popcorn.fault={fault[0]} "
-             f"popcorn.fault_after_s={fault[1]:g}")
+    extra = " ".join(f"popcorn.{key}={value}" for key, value in params.items())
+    extra = f"{append} popcorn.ip={GUEST_IP} popcorn.gw={ROUTER_GUEST_IP} {extra}".strip()
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = machine(qemu, kernel, initrd, accel, "net", vcpus, net["mem_mib"])
+    m = machine(qemu, kernel, initrd, accel, experiment, vcpus, mem_mib)
     return replace(m, icount=None, nic=net["nic"], tap=TAP, mac=GUEST_MAC,
                    launcher=tuple(bed.in_link([])))
+
+
+def files_param(files: list[int]) -> str:
+    return ",".join(str(f) for f in files) or "1"
+
+
+def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
+                workers: int, files: list[int], wait_s: float,
+                fault: tuple[str, float] = ("none", 0), inner: tuple[float, list[int]] = (0, [1])
+                ) -> Machine:
+    """SMP Linux on the test bed (guest/exp/net.sh): W nginx workers, an iperf3 server;
+    inner = (seconds, streams) also measures veth between namespaces first."""
+    return bed_machine(config, kernel, initrd, accel, bed, "net", vcpus,
+                       config["network"]["mem_mib"],
+                       {"workers": workers, "files": files_param(files),
+                        "wait_s": int(wait_s), "fault": fault[0],
+                        "fault_after_s": f"{fault[1]:g}", "inner_s": int(inner[0]),
+                        "streams": ",".join(str(s) for s in inner[1])})
 
 
 def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None:
@@ -133,7 +151,7 @@ def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, b
 
 def run_on_testbed(config: dict, target: QemuTarget, run_dir: Path, accel: str,
                    link: dict | None, guest: Callable[[NetBed], Machine], load: Load,
-                   load_s: float) -> RunStatus | None:
+                   load_s: float, servers: int = SERVERS) -> RunStatus | None:
     """A run on a fresh test bed, with the link rate (None: the calibration itself).
     Without a link rate or a test bed it records why, and boots nothing."""
     if link is not None and link["link_mbit"] is None:
@@ -141,7 +159,8 @@ def run_on_testbed(config: dict, target: QemuTarget, run_dir: Path, accel: str,
         return None
     try:
         with testbed() as bed:
-            return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s)
+            return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s,
+                                 servers)
     except NetBedError as e:
         record_unbooted(run_dir, accel, "error", str(e))
         return None

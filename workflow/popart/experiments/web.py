@@ -1,20 +1,25 @@
-"""Web-server experiment on the test bed: nginx (event-based, Debian's) in the guest with
-W worker processes on W vCPUs, serving static files of each configured size; wrk in the
-client namespace sweeps the number of connections through the shaped link.
+"""Web-server experiment on the test bed: nginx (event-based, Debian's) serving static
+files of each configured size; wrk in the client namespace sweeps the number of
+connections through the shaped link. On V vCPUs, SMP Linux runs nginx with V workers;
+the multikernel (mknet.py) runs V - 1 secondaries with one worker each, the primary
+only forwarding, and wrk spreads its threads over the secondaries.
 
 A row is ok only if wrk got answers and no error of any kind, one more request right
 after the run was answered (wrk does not count requests still waiting when it stops),
 and nginx was still alive when the host was done: a server that crashed or hung shows
 as errors and a status.
 """
+import re
 import threading
 from pathlib import Path
 
 from .. import log
+from ..errors import ConfigError
 from ..fsutil import read_json
-from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv
+from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv, wrk_spread_script
 from ..netbed import GUEST_IP, NetBed, shape
 from ..targets.qemu import QemuTarget, RunStatus
+from .mknet import SYSTEM, mk_machine, secondary_ips, servers
 from .netrun import net_machine, read_load, run_on_testbed
 
 PROBE_TIMEOUT_S = 5
@@ -23,9 +28,19 @@ WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps",
                "reason", "host_cores"]
 
 
-def web_load(web: dict, link_mbit: int):
+def web_load(web: dict, link_mbit: int, hosts: list[str]):
+    """The wrk sweep against nginx on hosts: one host, or several (the multikernel's
+    secondaries) that one wrk run spreads its threads over, so that its requests/s and
+    latency percentiles are over all of them."""
     def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
         shape(bed, link_mbit)
+        script = None
+        threads = web["wrk_threads"]
+        if len(hosts) > 1:
+            script = raw / "spread.lua"
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text(wrk_spread_script(hosts))
+            threads = -(-threads // len(hosts)) * len(hosts)  # every host as many threads
         rows = []
         for size in web["file_bytes"]:
             for connections in web["connections"]:
@@ -33,9 +48,8 @@ def web_load(web: dict, link_mbit: int):
                     return rows
                 row = {"file_bytes": size, "connections": connections, "status": "ok",
                        "reason": ""}
-                url = f"http://{GUEST_IP}/{size}"
-                argv = bed.in_client(wrk_argv(url, web["wrk_threads"], connections,
-                                              web["duration_s"]))
+                argv = bed.in_client(wrk_argv(f"http://{hosts[0]}/{size}", threads,
+                                              connections, web["duration_s"], script))
                 try:
                     result = parse_wrk(run_tool(argv, web["duration_s"] + 30,
                                                 raw / f"wrk-{size}-{connections}.txt"))
@@ -46,8 +60,10 @@ def web_load(web: dict, link_mbit: int):
                     elif result.errors:
                         row["status"] = "error"
                         row["reason"] = f"{result.errors} failed requests (wrk)"
-                    run_tool(bed.in_client(probe_argv(url, PROBE_TIMEOUT_S)), PROBE_TIMEOUT_S + 10,
-                             raw / f"probe-{size}-{connections}.txt")
+                    for host in hosts:
+                        run_tool(bed.in_client(probe_argv(f"http://{host}/{size}",
+                                                          PROBE_TIMEOUT_S)),
+                                 PROBE_TIMEOUT_S + 10, raw / f"probe-{host}-{size}-{connections}.txt")
                 except LoadError as e:
                     row["status"] = "error"
                     row["reason"] = row["reason"] or f"the server stopped answering: {e}"
@@ -63,14 +79,37 @@ def load_seconds(web: dict) -> float:
 
 
 def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-            target: QemuTarget, link: dict, vcpus: int) -> RunStatus | None:
+            target: QemuTarget, link: dict, vcpus: int, system: str = "smp"
+            ) -> RunStatus | None:
+    """smp: nginx with V workers on V vCPUs. multikernel: the same V vCPUs as a primary
+    that only forwards and V - 1 secondaries with one worker each."""
     web = config["experiments"]["web"]
+    wait_s = load_seconds(web)
+    if system == SYSTEM:
+        k = secondaries(vcpus)
+        return run_on_testbed(
+            config, target, run_dir, accel, link,
+            lambda bed: mk_machine(config, kernel, initrd, accel, bed, k, web["file_bytes"],
+                                   wait_s),
+            web_load(web, link["link_mbit"], secondary_ips(k)), wait_s, servers(k))
     return run_on_testbed(
         config, target, run_dir, accel, link,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, vcpus,
-                                web["file_bytes"], load_seconds(web),
+                                web["file_bytes"], wait_s,
                                 (web["fault"], web["fault_after_s"])),
-        web_load(web, link["link_mbit"]), load_seconds(web))
+        web_load(web, link["link_mbit"], [GUEST_IP]), wait_s)
+
+
+def secondaries(vcpus: int) -> int:
+    """The multikernel on V vCPUs: one for the primary, one secondary on each other."""
+    if vcpus < 2:
+        raise ConfigError(f"experiments.web.vcpus: {vcpus}: the multikernel needs 2 or more "
+                          "(a primary and a secondary)")
+    return vcpus - 1
+
+
+def workers(system: str, vcpus: int) -> int:
+    return secondaries(vcpus) if system == SYSTEM else vcpus
 
 
 def _server_failure(values: dict) -> str:
@@ -79,10 +118,24 @@ def _server_failure(values: dict) -> str:
     return ""
 
 
-def web_rows(runs: dict[int, Path], system: str, web: dict, link: dict) -> list[dict]:
-    """Every (vcpus, file, connections) case a row: measured, or with why it was not."""
+def run_name(system: str, vcpus: int) -> str:
+    """A web run's folder name under results/web/."""
+    return f"{system}-v{vcpus}"
+
+
+def parse_run_name(name: str) -> tuple[str, int]:
+    match = re.fullmatch(r"(smp|multikernel)-v(\d+)", name)
+    if not match:
+        raise ValueError(f"{name}: not a web run's folder (<system>-v<vcpus>)")
+    return match.group(1), int(match.group(2))
+
+
+def web_rows(run_dirs: list[Path], web: dict, link: dict) -> list[dict]:
+    """Every (system, vcpus, file, connections) case a row: measured, or with why it was
+    not. Each run's system and vCPUs come from its folder's name."""
     rows = []
-    for vcpus, run_dir in runs.items():
+    for run_dir in run_dirs:
+        system, vcpus = parse_run_name(run_dir.name)
         status = read_json(run_dir / "status.json")
         load = read_load(run_dir)
         measured = {(r["file_bytes"], r["connections"]): r for r in load.get("rows", [])}
@@ -90,7 +143,7 @@ def web_rows(runs: dict[int, Path], system: str, web: dict, link: dict) -> list[
         for size in web["file_bytes"]:
             for connections in web["connections"]:
                 got = measured.get((size, connections), {})
-                row = {"system": system, "vcpus": vcpus, "workers": vcpus,
+                row = {"system": system, "vcpus": vcpus, "workers": workers(system, vcpus),
                        "connections": connections, "file_bytes": size,
                        **{k: got.get(k) for k in ("rps", "p50_ms", "p99_ms", "errors",
                                                   "requests")},

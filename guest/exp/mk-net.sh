@@ -1,0 +1,66 @@
+# Multikernel network and web server, the primary's side. eth0 is on the test bed
+# (popcorn.ip, gateway popcorn.gw) and this kernel routes between it and its pcn links:
+# it forwards, it serves nothing of the web load. It boots popcorn.k secondaries from
+# the network image (mk-net-secondary.sh: an iperf3 server, and nginx with one worker
+# serving popcorn.files), and runs one iperf3 server of its own per secondary, so that
+# the same outside clients can drive this kernel alone.
+# If popcorn.inner_s > 0 it first measures iperf3 between kernels, popcorn.streams each:
+# from here to secondary 1, then (asked on port 7001, done on 7002) from secondary 1 to
+# secondary 2. Then it reports net_ready (servers that answer, 2 per secondary) and
+# waits (popcorn.wait_s at most) for the host to connect to port 7777.
+. /exp/lib.sh
+kv pcn_self "$(pcn_links)"
+ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
+	ip route add default via "$(param popcorn.gw)"
+kv net_rc $?
+echo 1 > /proc/sys/net/ipv4/ip_forward
+popcornctl console &
+relay=$!
+k=$(param popcorn.k)
+inner=$(param popcorn.inner_s)
+streams=$(param popcorn.streams)
+for i in $(seq 1 "$k"); do
+	ask=""
+	[ "$i" -eq 1 ] && [ "$k" -ge 2 ] && [ "$inner" -gt 0 ] &&
+		ask="popcorn.ss_to=10.78.0.3 popcorn.inner_s=$inner popcorn.streams=$streams"
+	boot_secondary "$i" "mk-net-secondary popcorn.stay=1 popcorn.files=$(param popcorn.files) $ask" \
+		/boot/secondary-net.cpio.gz
+	kv "k${i}_boot_rc" $?
+	iperf3 --server --port $((5200 + i)) > "/tmp/iperf3-$i.log" 2>&1 &
+done
+# A secondary starts nginx once its iperf3 server listens: nginx answering means both.
+answers() { nc "$1" 80 < /dev/null > /dev/null 2>&1; }
+ready=0
+for i in $(seq 1 "$k"); do
+	t=0
+	until answers "10.78.0.$((i + 1))" || [ "$t" -ge 180 ]; do
+		sleep 1
+		t=$((t + 1))
+	done
+	answers "10.78.0.$((i + 1))" && ready=$((ready + 1))
+done
+kv secondaries_serving "$ready"
+if [ "$inner" -gt 0 ] && [ "$ready" -eq "$k" ]; then
+	for s in $(echo "$streams" | tr ',' ' '); do
+		iperf3_out "primary-secondary-$s" 10.78.0.2 "$inner" "$s"
+	done
+	if [ "$k" -ge 2 ]; then
+		t=0
+		until nc 10.78.0.2 7001 < /dev/null > /dev/null 2>&1 || [ "$t" -ge 30 ]; do
+			sleep 1
+			t=$((t + 1))
+		done
+		timeout $((20 * (inner + 10))) nc -l -p 7002 < /dev/null > /dev/null
+		kv secondary_pair_done $?
+	fi
+fi
+listening=$(netstat -ltn | grep -c -E ":52(0[1-9]|[1-9][0-9]) ")
+kv net_ready $((ready + listening))
+timeout "$(param popcorn.wait_s)" nc -l -p 7777 > /dev/null
+kv host_done $?
+for i in $(seq 1 "$k"); do
+	kv "pcn${i}_stats" "$(cd "/sys/class/net/pcn$i/statistics" && for f in rx_packets tx_packets rx_dropped tx_dropped rx_length_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+done
+kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+sleep 1	# the relay
+kill $relay
