@@ -3,6 +3,7 @@ itself (real namespaces: needs root, as the pipeline does)."""
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -210,3 +211,35 @@ def test_a_stale_bed_from_a_dead_run_is_removed_and_a_live_ones_kept():
     finally:
         for ns in (stale, live):
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
+
+
+def test_the_load_waits_for_this_runs_guest_not_an_earlier_runs_console(tmp_path):
+    from popart.experiments.netrun import run_with_load
+    from popart.targets.qemu import Machine, RunStatus
+    (tmp_path / "console.log").write_text("@@POPCORN:KV net_ready=2\n")  # the run before
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / "wrk-old.txt").write_text("an earlier run's output\n")
+    events = []
+
+    class SlowBoot:
+        def run(self, m, limits, run_dir):
+            time.sleep(1.0)  # booting: this run's console has nothing yet
+            events.append("ready")
+            (run_dir / "console.log").write_text("@@POPCORN:KV net_ready=2\n")
+            time.sleep(1.0)
+            return RunStatus("ok", "", "end", "tcg", "wall", 2)
+
+    def load(bed, stop, raw):
+        events.append("load")
+        return []
+
+    class Bed:
+        def in_client(self, argv):
+            return ["true"]
+
+    limits = {"qemu": {"timeouts": {"boot_s": 5, "run_s": 5, "shutdown_s": 5}}}
+    m = Machine(kernel=Path("k"), initrd=Path("i"), cmdline="", vcpus=1, mem_mib=64,
+                accel="tcg")
+    run_with_load(limits, SlowBoot(), m, tmp_path, Bed(), load, 5)
+    assert events == ["ready", "load"]
+    assert not (tmp_path / "load" / "wrk-old.txt").exists()

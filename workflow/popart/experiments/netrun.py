@@ -8,6 +8,7 @@ report and end. Whatever happens, load.json in the run folder says what the load
 its rows, or why there are none.
 """
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -134,7 +135,12 @@ def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, b
     """Boots m, runs load once the guest reports its servers listen (net_ready=servers),
     and ends the guest after it."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    # An earlier run's console says net_ready too: the load would start against a guest
+    # still booting. Its load outputs would mix with this run's.
     (run_dir / "load.json").unlink(missing_ok=True)
+    for stale in run_dir.glob("console*.log"):
+        stale.unlink()
+    shutil.rmtree(run_dir / "load", ignore_errors=True)
     limits = timeouts(config["qemu"])
     limits = replace(limits, run_s=max(limits.run_s, load_s + 120))
     finished = threading.Event()
