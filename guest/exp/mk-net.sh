@@ -59,7 +59,7 @@ kv net_ready $((ready + listening))
 timeout "$(param popcorn.wait_s)" nc -l -p 7777 > /dev/null
 kv host_done $?
 for i in $(seq 1 "$k"); do
-	kv "pcn${i}_stats" "$(cd "/sys/class/net/pcn$i/statistics" && for f in rx_packets tx_packets rx_dropped tx_dropped rx_length_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+	kv "pcn${i}_stats" "$(cd "/sys/class/net/pcn$i/statistics" && for f in rx_packets tx_packets rx_dropped tx_dropped rx_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
 done
 kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
 sleep 1	# the relay

@@ -23,15 +23,19 @@ while [ "$(wc -c < /tmp/blob)" -lt "$(param popcorn.blob)" ] && [ "$t" -lt 1200 
 done
 kv blob_bytes "$(wc -c < /tmp/blob)"
 kv blob_md5 "$(md5sum < /tmp/blob | cut -d' ' -f1)"
-# Then the primary's frames of impossible length: each dropped and counted, and the
-# link still works.
+# Then the primary's bad frames (impossible lengths, checksum offsets beyond the
+# frame): each dropped and counted, and the link still works.
+counted() {
+	echo $(($(cat /sys/class/net/pcn0/statistics/rx_length_errors) +
+		$(cat /sys/class/net/pcn0/statistics/rx_frame_errors)))
+}
 t=0
-while [ "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)" -lt "$(param popcorn.bad_frames)" ] &&
-	[ "$t" -lt 300 ]; do
+while [ "$(counted)" -lt "$(param popcorn.bad_frames)" ] && [ "$t" -lt 300 ]; do
 	sleep 0.1
 	t=$((t + 1))
 done
 kv rx_length_errors "$(cat /sys/class/net/pcn0/statistics/rx_length_errors)"
+kv rx_frame_errors "$(cat /sys/class/net/pcn0/statistics/rx_frame_errors)"
 kv ping_primary_after_bad_frames "$(answered 10.78.0.1 3)"
 # Then the primary's UDP soak, checked here byte by byte.
 wait "$soak"

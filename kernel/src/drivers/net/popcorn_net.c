@@ -10,9 +10,16 @@
  * the peer: on while its heartbeat moves, off when it stops (frames to it are then
  * dropped and counted), on again when it boots again.
  *
- * A frame comes from another kernel and is not trusted: its length is checked against
- * this device's MTU before anything else; the network stack then treats its bytes as
- * it treats any NIC's. Checksums are computed and checked in software, as on a wire.
+ * Each message is a small header, then the Ethernet frame. The header carries what a
+ * NIC with checksum offload would know: that the sender left a TCP/UDP checksum for
+ * the receiver to finish (CHECKSUM_PARTIAL, with where it starts and where it goes),
+ * or that the sender's stack had verified it. Between kernels of one machine, as with
+ * veth, nobody needs to compute a checksum that only the wire could have broken; a
+ * frame forwarded to a real NIC gets it completed there, or by the stack.
+ *
+ * A message comes from another kernel and is not trusted: its length is checked
+ * against this device's MTU and the checksum offsets against the frame before
+ * anything else; the network stack then treats its bytes as it treats any NIC's.
  */
 #define pr_fmt(fmt) "popcorn net: " fmt
 
@@ -26,10 +33,25 @@
 #include <linux/workqueue.h>
 
 #define NR_KERNELS	POPCORN_KMSG_MAX_KERNELS
-#define PCN_MAX_MTU	(POPCORN_KMSG_MAX_PAYLOAD - ETH_HLEN)
+#define PCN_MAX_MTU	(POPCORN_KMSG_MAX_PAYLOAD - sizeof(struct pcn_hdr) - ETH_HLEN)
 #define RX_QUEUE_MAX	1024		/* frames waiting for NAPI, per device */
 #define RETRY_NS	(20 * NSEC_PER_USEC)
 #define LINK_CHECK_MS	100
+
+#define PCN_CSUM_PARTIAL	0x1	/* finish the checksum at csum_start + csum_offset */
+#define PCN_CSUM_VALID		0x2	/* the sender's stack had verified it */
+#define PCN_FLAGS		(PCN_CSUM_PARTIAL | PCN_CSUM_VALID)
+
+/* Before every frame in its message. */
+struct pcn_hdr {
+	u8 flags;
+	u8 reserved;
+	__le16 csum_start;	/* from the start of the Ethernet header */
+	__le16 csum_offset;	/* from csum_start */
+	__le16 reserved2;
+} __packed;
+
+#define PCN_MAX_FRAME	(POPCORN_KMSG_MAX_PAYLOAD - sizeof(struct pcn_hdr))
 
 struct pcn_priv {
 	struct net_device *dev;
@@ -46,7 +68,7 @@ static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
 {
 	if (!ret) {
 		DEV_STATS_INC(dev, tx_packets);
-		DEV_STATS_ADD(dev, tx_bytes, skb->len);
+		DEV_STATS_ADD(dev, tx_bytes, skb->len - sizeof(struct pcn_hdr));
 		dev_consume_skb_any(skb);
 		return;
 	}
@@ -56,10 +78,28 @@ static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
 	dev_kfree_skb_any(skb);
 }
 
-/* The device has no scatter-gather: every frame is linear. */
+/* A frame goes out linear (one copy into the ring), its header pushed before it. */
 static int pcn_send(struct pcn_priv *p, struct sk_buff *skb)
 {
 	return popcorn_kmsg_send_nowait(p->peer, POPCORN_KMSG_NET, skb->data, skb->len);
+}
+
+static void pcn_push_hdr(struct sk_buff *skb)
+{
+	struct pcn_hdr *hdr;
+	u8 flags = 0;
+	u16 start = 0, offset = 0;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		flags = PCN_CSUM_PARTIAL;
+		start = skb_checksum_start_offset(skb);
+		offset = skb->csum_offset;
+	} else if (skb->ip_summed == CHECKSUM_UNNECESSARY) {
+		flags = PCN_CSUM_VALID;
+	}
+	hdr = skb_push(skb, sizeof(*hdr));
+	*hdr = (struct pcn_hdr){ .flags = flags, .csum_start = cpu_to_le16(start),
+				 .csum_offset = cpu_to_le16(offset) };
 }
 
 static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
@@ -67,10 +107,12 @@ static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct pcn_priv *p = netdev_priv(dev);
 	int ret = -EHOSTDOWN;
 
-	if (skb->len > POPCORN_KMSG_MAX_PAYLOAD || skb_linearize(skb)) {
+	if (skb->len > PCN_MAX_FRAME || skb_linearize(skb) ||
+	    skb_cow_head(skb, sizeof(struct pcn_hdr))) {
 		pcn_account_tx(dev, skb, -EMSGSIZE);
 		return NETDEV_TX_OK;
 	}
+	pcn_push_hdr(skb);
 	if (netif_carrier_ok(dev))
 		ret = pcn_send(p, skb);
 	if (ret == -EAGAIN) {
@@ -100,31 +142,59 @@ static enum hrtimer_restart pcn_retry(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }
 
+/*
+ * The header's checksum state, onto the received frame. Offsets from a peer must lie
+ * within the frame (skb_partial_csum_set() checks that): false if they do not.
+ */
+static bool pcn_set_csum(struct sk_buff *skb, const struct pcn_hdr *hdr)
+{
+	u8 flags = READ_ONCE(hdr->flags);
+
+	if (flags & ~PCN_FLAGS)
+		return false;
+	if (flags & PCN_CSUM_PARTIAL)
+		return skb_partial_csum_set(skb, le16_to_cpu(READ_ONCE(hdr->csum_start)),
+					    le16_to_cpu(READ_ONCE(hdr->csum_offset)));
+	if (flags & PCN_CSUM_VALID)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return true;
+}
+
 /* A frame from a peer (the messaging layer's softirq context): to NAPI. */
 static void pcn_receive(const struct popcorn_kmsg *msg)
 {
 	struct net_device *dev = msg->from < NR_KERNELS ? READ_ONCE(devs[msg->from]) : NULL;
+	const struct pcn_hdr *hdr = (const struct pcn_hdr *)msg->data;
+	u32 len = msg->len;	/* the messaging layer bounded it to its payload */
 	struct pcn_priv *p;
 	struct sk_buff *skb;
 
 	if (!dev)
 		return;
 	p = netdev_priv(dev);
-	if (msg->len < ETH_HLEN || msg->len > READ_ONCE(dev->mtu) + ETH_HLEN) {
+	if (len < sizeof(*hdr) + ETH_HLEN ||
+	    len - sizeof(*hdr) > READ_ONCE(dev->mtu) + ETH_HLEN) {
 		DEV_STATS_INC(dev, rx_length_errors);
 		DEV_STATS_INC(dev, rx_errors);
 		return;
 	}
+	len -= sizeof(*hdr);
 	if (!netif_running(dev) || skb_queue_len(&p->rxq) >= RX_QUEUE_MAX) {
 		DEV_STATS_INC(dev, rx_dropped);
 		return;
 	}
-	skb = netdev_alloc_skb_ip_align(dev, msg->len);
+	skb = netdev_alloc_skb_ip_align(dev, len);
 	if (!skb) {
 		DEV_STATS_INC(dev, rx_dropped);
 		return;
 	}
-	skb_put_data(skb, msg->data, msg->len);
+	skb_put_data(skb, msg->data + sizeof(*hdr), len);
+	if (!pcn_set_csum(skb, hdr)) {
+		DEV_STATS_INC(dev, rx_frame_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		kfree_skb(skb);
+		return;
+	}
 	skb_queue_tail(&p->rxq, skb);
 	local_bh_disable();	/* the polling thread calls handlers in process context */
 	napi_schedule(&p->napi);
@@ -220,6 +290,9 @@ static int __init pcn_add(int self, unsigned int peer)
 	dev->netdev_ops = &pcn_ops;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = PCN_MAX_MTU;
+	/* Scatter-gather lets TCP build large segments (GSO cuts them before xmit). */
+	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM;
+	dev->features = dev->hw_features;
 	eth_hw_addr_set(dev, mac);
 	p = netdev_priv(dev);
 	p->dev = dev;
@@ -240,23 +313,30 @@ static int __init pcn_add(int self, unsigned int peer)
 }
 
 /*
- * For tests of the receiver: writing "PEER COUNT" here sends PEER COUNT frames of
- * impossible length through the messaging layer, alternately shorter than an Ethernet
- * header and as long as a message can be (beyond any MTU but the largest). PEER must
- * drop and count each (rx_length_errors on its pcn<this kernel>) and keep working.
+ * For tests of the receiver: writing "PEER COUNT" here sends PEER COUNT bad frames
+ * through the messaging layer, in turn: shorter than the header and an Ethernet
+ * header; as long as a message can be (beyond any MTU but the largest); and a minimal
+ * frame whose checksum offsets point beyond it. PEER must drop and count each
+ * (rx_length_errors, rx_frame_errors on its pcn<this kernel>) and keep working.
  */
 static int pcn_inject_bad_frames(const char *val, const struct kernel_param *kp)
 {
-	static const u8 zeros[POPCORN_KMSG_MAX_PAYLOAD];
+	static u8 frame[POPCORN_KMSG_MAX_PAYLOAD];
+	struct pcn_hdr *hdr = (struct pcn_hdr *)frame;
 	unsigned int peer, count, i;
+	static const u32 lengths[] = {
+		sizeof(struct pcn_hdr) + ETH_HLEN - 1, POPCORN_KMSG_MAX_PAYLOAD,
+		sizeof(struct pcn_hdr) + ETH_ZLEN,
+	};
 	int ret;
 
 	if (sscanf(val, "%u %u", &peer, &count) != 2 || peer >= NR_KERNELS || !devs[peer] ||
 	    count > 1000000)
 		return -EINVAL;
+	*hdr = (struct pcn_hdr){ .flags = PCN_CSUM_PARTIAL, .csum_start = cpu_to_le16(ETH_ZLEN),
+				 .csum_offset = cpu_to_le16(16) };
 	for (i = 0; i < count; i++) {
-		ret = popcorn_kmsg_send(peer, POPCORN_KMSG_NET, zeros,
-					i & 1 ? ETH_HLEN - 1 : POPCORN_KMSG_MAX_PAYLOAD);
+		ret = popcorn_kmsg_send(peer, POPCORN_KMSG_NET, frame, lengths[i % 3]);
 		if (ret)
 			return ret;
 	}
