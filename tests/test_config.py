@@ -94,3 +94,11 @@ def test_a_multikernel_web_run_on_one_vcpu_is_refused_by_name():
     config = copy.deepcopy(DEFAULT)
     config["experiments"]["web"].update(vcpus=[1], systems=["smp"])
     assert validate_config(config, SCHEMA)["experiments"]["web"]["vcpus"] == [1]
+
+
+def test_the_systems_to_compare_are_keys_of_net_and_web_only():
+    config = validate_config({"kernel": {"source": {"type": "debian"}}, "qemu": {},
+                              "experiments": {}}, SCHEMA)["experiments"]
+    assert config["net"]["systems"] == config["web"]["systems"] == ["smp", "multikernel"]
+    assert config["net"]["secondaries"] == 2
+    assert "systems" not in config["boot"] and "secondaries" not in config["boot"]
