@@ -115,7 +115,7 @@ def net_plot(net: pd.DataFrame, out: Path) -> None:
     ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
     ok = ok.assign(case=ok["system"] + " " + ok["path"] + " " + ok["direction"])
     through, inside = ok[~ok["path"].isin(INSIDE_PATHS)], ok[ok["path"].isin(INSIDE_PATHS)]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
     if len(through):
         sns.barplot(data=through, x="streams", y="throughput_mbit", hue="case", ax=axes[0])
         for rate in sorted(set(through["link_mbit"].dropna())):
@@ -127,8 +127,8 @@ def net_plot(net: pd.DataFrame, out: Path) -> None:
     axes[1].set_xlabel("TCP streams, inside the guest")
     axes[1].set_ylabel("throughput [Mbit/s]")
     for ax in axes:
-        if ax.get_legend():
-            ax.legend(fontsize=7)
+        if ax.get_legend():  # below the bars, which reach the link rate
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     _finish(fig, net, "TCP throughput", out)
 
 
