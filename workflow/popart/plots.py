@@ -138,13 +138,14 @@ def web_plot(web: pd.DataFrame, out: Path) -> None:
     ok = web[web["status"] == "ok"]
     ok = ok.assign(series=ok["system"] + ", " + ok["vcpus"].astype(str) + " vCPUs, "
                    + ok["file_bytes"].astype(str) + " B")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.5))
     if len(ok):
         sns.lineplot(data=ok, x="connections", y="rps", hue="series", marker="o", ax=axes[0])
         sns.lineplot(data=ok, x="connections", y="p99_ms", hue="series", marker="o",
                      legend=False, ax=axes[1])
         for ax in axes:
             ax.set_xscale("log", base=2)
+        axes[0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     axes[0].set_ylabel("requests/s")
     axes[1].set_ylabel("p99 latency [ms]")
     _finish(fig, web, "Static files from nginx", out)
