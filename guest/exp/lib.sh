@@ -34,6 +34,24 @@ pcn_links() {
 	echo "$_self"
 }
 
+# connects ADDRESS PORT: does a TCP connection to it succeed (and close at once)?
+connects() {
+	nc "$1" "$2" < /dev/null > /dev/null 2>&1
+}
+
+# wait_for SECONDS COMMAND...: runs COMMAND once a second until it succeeds, for at most
+# SECONDS; its status is COMMAND's last.
+wait_for() {
+	_limit=$1
+	shift
+	_t=0
+	until "$@"; do
+		[ "$_t" -ge "$_limit" ] && return 1
+		sleep 1
+		_t=$((_t + 1))
+	done
+}
+
 # answered ADDRESS N: how many of N pings ADDRESS answered (0 also when ping could not
 # send), after waiting up to 30 s for a first answer (a kernel whose link just came up
 # may not have its address yet).

@@ -29,8 +29,4 @@ timeout 600 nc -l -p 7001 < /dev/null > /dev/null
 for s in $(param popcorn.streams | tr ',' ' '); do
 	iperf3_out "secondary-secondary-$s" "$to" "$(param popcorn.inner_s)" "$s"
 done
-t=0
-until nc 10.78.0.1 7002 < /dev/null > /dev/null 2>&1 || [ "$t" -ge 30 ]; do
-	sleep 1
-	t=$((t + 1))
-done
+wait_for 30 connects 10.78.0.1 7002

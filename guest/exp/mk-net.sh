@@ -29,15 +29,9 @@ for i in $(seq 1 "$k"); do
 	iperf3 --server --port $((5200 + i)) > "/tmp/iperf3-$i.log" 2>&1 &
 done
 # A secondary starts nginx once its iperf3 server listens: nginx answering means both.
-answers() { nc "$1" 80 < /dev/null > /dev/null 2>&1; }
 ready=0
 for i in $(seq 1 "$k"); do
-	t=0
-	until answers "10.78.0.$((i + 1))" || [ "$t" -ge 180 ]; do
-		sleep 1
-		t=$((t + 1))
-	done
-	answers "10.78.0.$((i + 1))" && ready=$((ready + 1))
+	wait_for 180 connects "10.78.0.$((i + 1))" 80 && ready=$((ready + 1))
 done
 kv secondaries_serving "$ready"
 if [ "$inner" -gt 0 ] && [ "$ready" -eq "$k" ]; then
@@ -45,11 +39,7 @@ if [ "$inner" -gt 0 ] && [ "$ready" -eq "$k" ]; then
 		iperf3_out "primary-secondary-$s" 10.78.0.2 "$inner" "$s"
 	done
 	if [ "$k" -ge 2 ]; then
-		t=0
-		until nc 10.78.0.2 7001 < /dev/null > /dev/null 2>&1 || [ "$t" -ge 30 ]; do
-			sleep 1
-			t=$((t + 1))
-		done
+		wait_for 30 connects 10.78.0.2 7001
 		timeout $((20 * (inner + 10))) nc -l -p 7002 < /dev/null > /dev/null
 		kv secondary_pair_done $?
 	fi

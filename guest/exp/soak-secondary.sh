@@ -7,8 +7,4 @@ udpsoak recv 9002 "$(param popcorn.soak)" 1400 3600 > /tmp/soak
 kv soak "$(tail -n 1 /tmp/soak) rx_dropped=$(cat /sys/class/net/pcn0/statistics/rx_dropped)"
 # Where the UDP layer dropped what it got: a full socket buffer, a bad checksum.
 kv udp "$(awk '/^Udp:/ { if (!n) { split($0, k); n = 1 } else for (i = 2; i <= NF; i++) printf "%s=%s ", k[i], $i }' /proc/net/snmp)"
-t=0
-until nc 10.78.0.1 9003 < /dev/null > /dev/null 2>&1 || [ "$t" -ge 30 ]; do
-	sleep 1
-	t=$((t + 1))
-done
+wait_for 30 connects 10.78.0.1 9003

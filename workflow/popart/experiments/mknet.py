@@ -10,7 +10,7 @@ from pathlib import Path
 from ..netbed import NetBed
 from ..targets.qemu import Machine
 from .multikernel import layout
-from .netrun import bed_machine, files_param
+from .netrun import bed_machine, list_param
 
 SYSTEM = "multikernel"
 SECONDARY_MIB = 192  # nginx, iperf3 and the files in its tmpfs
@@ -44,7 +44,6 @@ def mk_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed
                    "cpus_per_secondary": 1})
     return bed_machine(config, kernel, initrd, accel, bed, "mk-net", plan["vcpus"],
                        plan["mem_mib"],
-                       {"files": files_param(files), "wait_s": int(wait_s),
-                        "inner_s": int(inner[0]),
-                        "streams": ",".join(str(s) for s in inner[1])},
+                       {"files": list_param(files) or "1", "wait_s": int(wait_s),
+                        "inner_s": int(inner[0]), "streams": list_param(inner[1])},
                        append=plan["append"])

@@ -50,7 +50,7 @@ NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughpu
 
 
 def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path,
-                server: tuple[str, int] = (GUEST_IP, 5201), name: str = "") -> float:
+                server: tuple[str, int] = (GUEST_IP, IPERF3_PORT), name: str = "") -> float:
     """One iperf3 run. The server takes a moment to listen again after a test (long
     under emulation): it gets a pause first, and a refused, busy or resetting server is
     tried again a few times."""

@@ -52,8 +52,9 @@ def bed_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBe
                    launcher=tuple(bed.in_link([])))
 
 
-def files_param(files: list[int]) -> str:
-    return ",".join(str(f) for f in files) or "1"
+def list_param(values: list[int]) -> str:
+    """A list as one kernel command-line value: "1,4"."""
+    return ",".join(str(v) for v in values)
 
 
 def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
@@ -64,10 +65,10 @@ def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBe
     inner = (seconds, streams) also measures veth between namespaces first."""
     return bed_machine(config, kernel, initrd, accel, bed, "net", vcpus,
                        config["network"]["mem_mib"],
-                       {"workers": workers, "files": files_param(files),
+                       {"workers": workers, "files": list_param(files) or "1",
                         "wait_s": int(wait_s), "fault": fault[0],
                         "fault_after_s": f"{fault[1]:g}", "inner_s": int(inner[0]),
-                        "streams": ",".join(str(s) for s in inner[1])})
+                        "streams": list_param(inner[1])})
 
 
 def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None:

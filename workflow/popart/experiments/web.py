@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 from .. import log
-from ..errors import ConfigError
 from ..fsutil import read_json
 from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv, wrk_spread_script
 from ..netbed import GUEST_IP, NetBed, shape
@@ -101,10 +100,8 @@ def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
 
 
 def secondaries(vcpus: int) -> int:
-    """The multikernel on V vCPUs: one for the primary, one secondary on each other."""
-    if vcpus < 2:
-        raise ConfigError(f"experiments.web.vcpus: {vcpus}: the multikernel needs 2 or more "
-                          "(a primary and a secondary)")
+    """The multikernel on V vCPUs: one for the primary, one secondary on each other (the
+    config check refuses V < 2)."""
     return vcpus - 1
 
 
@@ -116,11 +113,6 @@ def _server_failure(values: dict) -> str:
     if values.get("nginx_alive") == "0":
         return "nginx died during the run (its log is in console.log)"
     return ""
-
-
-def run_name(system: str, vcpus: int) -> str:
-    """A web run's folder name under results/web/."""
-    return f"{system}-v{vcpus}"
 
 
 def parse_run_name(name: str) -> tuple[str, int]:
