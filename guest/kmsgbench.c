@@ -10,6 +10,8 @@
  *                                       COUNT messages to TARGET at once
  *   kmsgbench stress COUNT MALFORMED SEED   start the stress test on every kernel
  *   kmsgbench stress-stats KERNEL       one kernel's stress counts, per peer kernel
+ *   kmsgbench flood PEER MS             MS milliseconds of requests to PEER whose
+ *                                       replies are never read (a faulty peer)
  *
  * The kernel runs the loop (/dev/popcorn_kmsg) and times it on this kernel's clock.
  * ping prints "p50_ns=.. p99_ns=.. samples=.." and, with PINGPONG_RAW set, every
@@ -174,6 +176,20 @@ static int stress(int argc, char **argv)
 	return 0;
 }
 
+static int flood(int argc, char **argv)
+{
+	struct popcorn_kmsg_flood f = { 0 };
+
+	if (argc != 4)
+		return 2;
+	f.peer = number("PEER", argv[2]);
+	f.ms = number("MS", argv[3]);
+	if (ioctl(device(), POPCORN_KMSG_IOC_FLOOD, &f))
+		die("flood", strerror(errno));
+	printf("sent=%llu full=%llu\n", (unsigned long long)f.sent, (unsigned long long)f.full);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "mode")) {
@@ -200,11 +216,14 @@ int main(int argc, char **argv)
 	if (argc >= 2 && (!strcmp(argv[1], "stress") || !strcmp(argv[1], "stress-stats")) &&
 	    !stress(argc, argv))
 		return 0;
+	if (argc == 4 && !strcmp(argv[1], "flood"))
+		return flood(argc, argv);
 	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
 		"       kmsgbench ping PEER LEN COUNT\n"
 		"       kmsgbench stream PEER LEN COUNT\n"
 		"       kmsgbench fanin TARGET K1,K2.. LEN COUNT\n"
 		"       kmsgbench stress COUNT MALFORMED SEED\n"
-		"       kmsgbench stress-stats KERNEL\n");
+		"       kmsgbench stress-stats KERNEL\n"
+		"       kmsgbench flood PEER MS\n");
 	return 2;
 }

@@ -3,12 +3,14 @@
  * popcornctl - drive the primary kernel's Popcorn loader from the boot image.
  *
  *   popcornctl boot --apic ID[,ID...] --mem START:SIZE --low ADDR --kernel FILE
- *                   --initrd FILE --cmdline TEXT
+ *                   --initrd FILE --cmdline TEXT [--kernel-len N] [--initrd-len N]
  *   popcornctl stop ID
  *   popcornctl list
  *   popcornctl console
  *
  * `boot` gives the new kernel the CPUs with these APIC IDs (the first one boots it).
+ * --kernel-len and --initrd-len tell the loader a length other than the file's, as
+ * a broken or hostile caller of the raw ioctl would (for the loader's tests).
  * `stop` halts a secondary's CPUs whatever it is doing; they and its memory can
  * then boot another kernel.
  *
@@ -130,8 +132,11 @@ static int boot(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' },
+		{ "kernel-len", required_argument, NULL, 'K' },
+		{ "initrd-len", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t kernel_len = 0, initrd_len = 0;
 	struct popcorn_boot req = { 0 };
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
 	char *colon;
@@ -162,6 +167,12 @@ static int boot(int argc, char **argv)
 		case 'c':
 			cmdline = optarg;
 			break;
+		case 'K':
+			kernel_len = number("--kernel-len", optarg);
+			break;
+		case 'I':
+			initrd_len = number("--initrd-len", optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -173,6 +184,10 @@ static int boot(int argc, char **argv)
 	req.kernel_ptr = (uintptr_t)read_file(kernel, &req.kernel_len);
 	req.initrd_ptr = (uintptr_t)read_file(initrd, &req.initrd_len);
 	req.cmdline_ptr = (uintptr_t)cmdline;
+	if (kernel_len)
+		req.kernel_len = kernel_len;
+	if (initrd_len)
+		req.initrd_len = initrd_len;
 	fd = open("/dev/popcorn", O_RDWR);
 	if (fd < 0)
 		die("/dev/popcorn", strerror(errno));

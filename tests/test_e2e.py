@@ -174,6 +174,16 @@ def test_each_secondary_brings_up_both_of_its_cpus(isolation_run):
         assert "@@POPCORN:KV online_cpus=0-1" in log and "smp: Brought up 1 node, 2 CPUs" in log
 
 
+def test_secondaries_with_a_bare_command_line_never_broadcast(isolation_run):
+    # guest/exp/lib.sh boots them with just console=hvc0 rdinit=/init (and the
+    # experiment): their platform turns broadcast IPIs off itself.
+    for k in (1, 2, 3):
+        log = (isolation_run / f"results/boot/multikernel/console-k{k}.log").read_text()
+        line = next(x for x in log.splitlines() if "Kernel command line:" in x)
+        assert "no_ipi_broadcast" not in line and "nokaslr" not in line, line
+        assert "IPI shorthand broadcast: disabled" in log
+
+
 def test_the_panicked_secondary_boots_again_on_the_same_cpus_and_memory(isolation_run):
     run = isolation_run / "results/boot/multikernel"
     values = json.loads((run / "status.json").read_text())["values"]
@@ -200,18 +210,26 @@ SHARED_DEVICE_EVENTS = ("pic_ioport_write", "ioapic_mem_write", "pckbd_*", "pci_
 LEGACY_PROBES = ("i8042", "rtc_cmos", "PIT", "hpet", "IOAPIC", "pci 0000")
 
 
-@pytest.fixture(scope="session")
-def platform_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
-    run_dir = tmp_path_factory.mktemp("platform")
+def guest_script_run(tmp_path_factory, boot_run: Path, experiment: str, cmdline: str,
+                     vcpus: int, mem_mib: int, **machine) -> tuple[Path, "RunStatus"]:
+    """One boot of the e2e build's image that runs guest/exp/<experiment>.sh."""
+    run_dir = tmp_path_factory.mktemp(experiment)
     results = boot_run / "results"
     accel = json.loads((results / "accel.json").read_text())["accel"]
     m = Machine(kernel=results / "kernel/bzImage", initrd=results / "images/initramfs.cpio.gz",
-                cmdline=kernel_cmdline("platform", "maxcpus=1 memmap=256M$0x40000000 "
-                                       "memmap=128K$0x20000 nokaslr no_ipi_broadcast=1"),
-                vcpus=4, mem_mib=1280, accel=accel, trace_events=SHARED_DEVICE_EVENTS)
-    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=300, shutdown_s=30), run_dir)
+                cmdline=kernel_cmdline(experiment, cmdline), vcpus=vcpus, mem_mib=mem_mib,
+                accel=accel, **machine)
+    status = QemuTarget().run(m, Timeouts(boot_s=120, run_s=400, shutdown_s=30), run_dir)
     assert status.status == "ok", status.reason
     return run_dir, status
+
+
+@pytest.fixture(scope="session")
+def platform_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
+    return guest_script_run(tmp_path_factory, boot_run, "platform",
+                            "maxcpus=1 memmap=256M$0x40000000 memmap=128K$0x20000 nokaslr "
+                            "no_ipi_broadcast=1", vcpus=4, mem_mib=1280,
+                            trace_events=SHARED_DEVICE_EVENTS)
 
 
 def test_a_booting_secondary_leaves_the_shared_devices_alone(platform_run):
@@ -250,7 +268,7 @@ def test_a_booting_secondary_leaves_the_shared_devices_alone(platform_run):
     ("kernel_missing", "/boot/missing: No such file or directory"),
     ("kernel_corrupt", "kernel image: not a relocatable 64-bit bzImage"),
     ("initrd_corrupt", "initramfs: 65536 bytes, neither a cpio archive nor compressed"),
-    ("cmdline_too_long", "command line: longer than 4031 bytes"),
+    ("cmdline_too_long", "command line: longer than 2007 bytes (the kernel takes 2047"),
     ("stop_unknown", "no kernel 9"),
     ("stop_twice", "kernel 1 is stopped already"),
     ("online_lent", "Device or resource busy"),
@@ -267,6 +285,91 @@ def test_a_stopped_secondarys_cpu_is_the_primarys_again(platform_run):
     assert (values["stop_rc"], values["k1_stopped_state"]) == ("0", "stopped")
     assert values["online_after_stop_rc"] == "0"
     assert values["primary_online_cpus"] == "0-1"
+
+
+@pytest.fixture(scope="session")
+def hardening_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
+    """guest/exp/hardening.sh: a primary with 6 CPUs all online at boot, broadcast IPIs
+    allowed, and three 96 MiB slots for secondaries."""
+    return guest_script_run(tmp_path_factory, boot_run, "hardening",
+                            "memmap=288M$0x40000000 memmap=192K$0x20000 nokaslr popcorn.mib=96",
+                            vcpus=6, mem_mib=1536)
+
+
+def test_a_kernel_that_broadcasts_lends_no_cpu_and_lending_stops_broadcast(hardening_run):
+    run_dir, status = hardening_run
+    values = status.values
+    # Every present CPU had run in the primary: it broadcasts, so lending is refused.
+    assert values["bad_broadcast"].startswith("rc=1 lines=1 unchanged=yes "), values
+    assert "APIC ID 5: this kernel sends broadcast IPIs to it" in values["bad_broadcast"]
+    # Once CPU 1 was lent, broadcast stays off: with CPUs 0 and 2 online and every
+    # present CPU booted once, the kernel would otherwise broadcast and refuse APIC 5.
+    assert values["cpu2_online_rc"] == "0" and values["k2_boot_rc"] == "0"
+    assert (values["k1_state"], values["k2_state"]) == ("running", "running")
+    primary = (run_dir / "console.log").read_text()
+    assert "IPI shorthand broadcast: enabled" in primary  # the primary at boot
+
+
+def test_a_panicking_secondary_that_asked_for_broadcast_stops_nobody(hardening_run):
+    run_dir, status = hardening_run
+    values = status.values
+    assert (values["k3_boot_rc"], values["k3_state"]) == ("0", "panicked")
+    assert (values["k1_alive_after_panic"], values["k2_alive_after_panic"]) == ("yes", "yes")
+    log = (run_dir / "console-k3.log").read_text()
+    assert "no_ipi_broadcast=0" in next(x for x in log.splitlines() if "Kernel command line:" in x)
+    assert "IPI shorthand broadcast: disabled" in log and "smp: Brought up 1 node, 2 CPUs" in log
+    assert "Kernel panic - not syncing: sysrq triggered crash" in log
+
+
+def test_a_peer_runs_no_test_code_it_did_not_opt_in_to(hardening_run):
+    values = hardening_run[1].values
+    assert values["mode_k1"] == "rc=1 kmsgbench: mode: Operation not permitted"
+    assert values["mode_k2"] == "rc=0 "  # booted with popcorn_kmsg.test=1
+
+
+def test_a_flooding_peer_that_never_drains_costs_bounded_work(hardening_run):
+    run_dir, status = hardening_run
+    values = status.values
+    # During 8 s of requests whose replies kernel 0 never reads, kernel 1's heartbeat
+    # moved in each of 5 one-second windows, and kernel 2 streamed to it.
+    assert values["k1_beats_during_flood"] == "5"
+    assert values["fanin_during_flood"].startswith("rc=0 senders=1 span_ns="), values
+    flood = dict(kv.split("=") for kv in values["flood"].split())
+    assert flood["rc"] == "0" and int(flood["sent"]) > 0 and int(flood["full"]) > 0
+    assert values["ping_k1_after_flood"].startswith("p50_ns="), values
+    # Kernel 1 kept at most its backlog of replies and dropped and counted the rest.
+    flooded = parse_console((run_dir / "console-k1.log").read_text())
+    assert flooded.ended and flooded.rc == 0 and flooded.values["saw_drops"] == "0"
+    replies = dict(kv.split("=") for kv in flooded.values["replies_to_0"].split())
+    assert int(replies["deferred"]) <= 8 and int(replies["dropped"]) > 0
+    assert int(replies["received"]) >= int(flood["sent"])
+
+
+def test_a_stopped_kernel_is_down_for_its_peers_at_once(hardening_run):
+    values = hardening_run[1].values
+    assert values["k2_stop_rc"] == "0"
+    assert values["ping_stopped"] == "rc=1 s=0.0 kmsgbench: ping: Host is down"
+    assert values["k2_listed_after_stop"] == "0"
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("huge_initrd", "initramfs: 18446744073708503040 bytes, larger than the partition"),
+    ("huge_kernel", "kernel image: 18446744073708503040 bytes, larger than the partition"),
+    ("wrapping_initrd", "and initramfs (83886080 bytes) do not fit in 96 MiB"),
+    ("cmdline_2100", "command line: longer than 2007 bytes (the kernel takes 2047, the loader adds 40)"),
+])
+def test_lengths_the_layout_cannot_hold_are_refused_by_name(hardening_run, case, reason):
+    outcome = hardening_run[1].values[f"bad_{case}"]
+    assert outcome.startswith("rc=1 lines=1 unchanged=yes "), outcome
+    assert reason in outcome, outcome
+
+
+def test_a_cpu_being_lent_cannot_be_onlined(hardening_run):
+    values = hardening_run[1].values
+    # The loader held the boot between lending APIC ID 5 and waking it.
+    assert (values["held_state"], values["held_state_after"]) == ("reserved", "reserved")
+    assert values["online_held"] == "rc=1 sh: write error: Device or resource busy"
+    assert (values["held_boot_rc"], values["held_boot_state"]) == ("0", "running")
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,72 @@ kv() {
 
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 
+# What a secondary's command line needs: its console and its init. Everything else
+# that keeps it off the others' devices and CPUs is the loader's and the secondary
+# platform's business, whatever the command line says (the isolation tests boot
+# secondaries with just this). Tests that start test code on a peer add
+# popcorn_kmsg.test=1 to that peer's line.
+SECONDARY_CMDLINE="console=hvc0 rdinit=/init"
+
 # boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on its popcorn.cpus
 # CPUs (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved
 # at 1 GiB, and its 64 KiB low window from 0x20000 up (the multikernel experiment's
 # layout), with /boot/secondary.cpio.gz or INITRD.
 boot_secondary() {
 	_cpus=$(param popcorn.cpus)
-	_mib=$(param popcorn.mib)
 	_apics=$(seq -s, $((($1 - 1) * _cpus + 1)) $(($1 * _cpus)))
+	boot_in_slot "$1" "$_apics" "$SECONDARY_CMDLINE popcorn.exp=$2" \
+		--initrd "${3:-/boot/secondary.cpio.gz}"
+}
+
+# boot_in_slot ID APIC_IDS CMDLINE [POPCORNCTL OPTIONS]: boots a secondary on those
+# APIC IDs in slot ID of the layout above (popcorn.mib MiB from 1 GiB, 64 KiB low
+# windows from 0x20000); later options override the image paths.
+boot_in_slot() {
+	_mib=$(param popcorn.mib)
 	_start=$(printf '0x%x' $((0x40000000 + ($1 - 1) * _mib * 1048576)))
 	_low=$(printf '0x%x' $((0x20000 + ($1 - 1) * 0x10000)))
+	_apics=$2
+	_cmdline=$3
+	shift 3
 	popcornctl boot --apic "$_apics" --mem "$_start:$(printf '0x%x' $((_mib * 1048576)))" \
-		--low "$_low" --kernel /boot/bzImage --initrd "${3:-/boot/secondary.cpio.gz}" \
-		--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=$2"
+		--low "$_low" --kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
+		--cmdline "$_cmdline" "$@"
+}
+
+# field ID N: field N of kernel ID's line in /proc/popcorn (6: state, 8: heartbeat).
+field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' /proc/popcorn; }
+
+# layout: the loader's table without the timings, to compare before and after.
+layout() { awk '{print $1, $2, $3, $4, $5, $6}' /proc/popcorn; }
+
+# wait_state ID STATE [TENTHS]: until kernel ID is no longer in STATE (60 s at most).
+wait_state() {
+	_t=0
+	while [ "$(field "$1" 6)" = "$2" ] && [ "$_t" -lt "${3:-600}" ]; do
+		sleep 0.1
+		_t=$((_t + 1))
+	done
+}
+
+# alive ID: does kernel ID's heartbeat move within 2 s?
+alive() {
+	_before=$(field "$1" 8)
+	sleep 2
+	[ "$(field "$1" 8)" -gt "$_before" ] && echo yes || echo no
+}
+
+# refuse CASE COMMAND...: the command must fail, with one line on stderr, and leave
+# the loader's table as it was; the outcome is the value bad_CASE.
+refuse() {
+	_case=$1
+	shift
+	_before=$(layout)
+	_err=$("$@" 2>&1 >/dev/null)
+	_rc=$?
+	_same=no
+	[ "$(layout)" = "$_before" ] && _same=yes
+	kv "bad_$_case" "rc=$_rc lines=$(printf '%s\n' "$_err" | wc -l) unchanged=$_same $(printf '%s\n' "$_err" | head -n 1)"
 }
 
 # pcn_links: this kernel's link to every other kernel, pcn<peer>, up with the

@@ -16,7 +16,7 @@ while [ "$i" -le "$k" ]; do
 	popcornctl boot --apic "$i" --mem "$(printf '0x%x' $((0x40000000 + (i - 1) * mib * 1048576))):$(printf '0x%x' $((mib * 1048576)))" \
 		--low "$(printf '0x%x' $((0x20000 + (i - 1) * 0x10000)))" \
 		--kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
-		--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=probe popcorn.stay=1"
+		--cmdline "$SECONDARY_CMDLINE popcorn_kmsg.test=1 popcorn.exp=probe popcorn.stay=1"
 	kv "k${i}_boot_rc" $?
 	i=$((i + 1))
 done

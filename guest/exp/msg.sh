@@ -14,7 +14,7 @@ popcornctl console &
 relay=$!
 popcornctl boot --apic 1 --mem "0x40000000:$(printf '0x%x' $((mib * 1048576)))" --low 0x20000 \
 	--kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
-	--cmdline "console=hvc0 nokaslr no5lvl nowatchdog panic=0 no_ipi_broadcast=1 rdinit=/init popcorn.exp=probe popcorn.stay=1"
+	--cmdline "$SECONDARY_CMDLINE popcorn_kmsg.test=1 popcorn.exp=probe popcorn.stay=1"
 kv boot_rc $?
 t=0	# until the secondary's heartbeat reaches us
 while ! grep -q '^1 1 ' /proc/popcorn_kmsg 2>/dev/null && [ "$t" -lt 300 ]; do

@@ -10,21 +10,6 @@ sh /exp/report.sh
 popcornctl console &
 relay=$!
 uptime() { cut -d' ' -f1 /proc/uptime; }
-field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' /proc/popcorn; }
-# wait_state ID STATE [TENTHS]: until kernel ID is no longer in STATE (60 s at most).
-wait_state() {
-	t=0
-	while [ "$(field "$1" 6)" = "$2" ] && [ "$t" -lt "${3:-600}" ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-}
-# alive ID: does kernel ID's heartbeat move within 2 s?
-alive() {
-	before=$(field "$1" 8)
-	sleep 2
-	[ "$(field "$1" 8)" -gt "$before" ] && echo yes || echo no
-}
 first_kick=$(uptime)
 i=1
 while [ "$i" -le "$k" ]; do

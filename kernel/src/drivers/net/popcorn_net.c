@@ -374,7 +374,7 @@ static int __init popcorn_net_init(void)
 	if (ret)
 		return ret;
 	schedule_delayed_work(&pcn_link_work, 0);
-	pr_info("kernel %d: pcn0..pcn%d to the other kernels, MTU up to %d\n", self,
+	pr_info("kernel %d: pcn0..pcn%d to the other kernels, MTU up to %zu\n", self,
 		NR_KERNELS - 1, PCN_MAX_MTU);
 	return 0;
 }

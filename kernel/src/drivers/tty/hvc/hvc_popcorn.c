@@ -10,20 +10,32 @@
 #include <linux/console.h>
 #include <linux/init.h>
 #include <linux/minmax.h>
+#include <linux/printk.h>
+#include <linux/spinlock.h>
 #include <asm/popcorn.h>
 
 #include "hvc_console.h"
 
 #define RING_MASK	(POPCORN_CONSOLE_SIZE - 1)
 
+/* The console and the tty both write: one writer at a time owns the head. */
+static DEFINE_SPINLOCK(popcorn_con_lock);
+
 static ssize_t popcorn_put_chars(u32 vtermno, const u8 *buf, size_t count)
 {
 	struct popcorn_ctrl *ctrl = popcorn_secondary_ctrl();
+	unsigned long flags;
+	bool locked = true;
 	u32 head, used;
 	size_t i, n;
 
 	if (!ctrl)
 		return count;
+	/* A panic may have stopped the CPU that held the lock: try, then write anyway. */
+	if (oops_in_progress)
+		locked = spin_trylock_irqsave(&popcorn_con_lock, flags);
+	else
+		spin_lock_irqsave(&popcorn_con_lock, flags);
 	head = ctrl->con_head;
 	/* con_tail comes from the primary: bound it before trusting the arithmetic. */
 	used = min_t(u32, head - READ_ONCE(ctrl->con_tail), POPCORN_CONSOLE_SIZE);
@@ -33,6 +45,8 @@ static ssize_t popcorn_put_chars(u32 vtermno, const u8 *buf, size_t count)
 	/* The bytes before the new head; pairs with the primary's smp_rmb(). */
 	smp_wmb();
 	WRITE_ONCE(ctrl->con_head, head + n);
+	if (locked)
+		spin_unlock_irqrestore(&popcorn_con_lock, flags);
 	return n;
 }
 

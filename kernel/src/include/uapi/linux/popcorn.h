@@ -12,6 +12,9 @@
 #define POPCORN_CMDLINE_MAX	4096
 #define POPCORN_MAX_CPUS	8	/* per secondary */
 
+/* The ioctl type of /dev/popcorn and /dev/popcorn_kmsg (ioctl-number.rst). */
+#define POPCORN_IOC_MAGIC	0xBC
+
 /* Boot a secondary kernel on some CPUs, in a reserved physical memory range. */
 struct popcorn_boot {
 	__u32 nr_cpus;
@@ -24,7 +27,8 @@ struct popcorn_boot {
 	__u64 kernel_len;
 	__u64 initrd_ptr;	/* initramfs, in the caller's memory */
 	__u64 initrd_len;
-	__u64 cmdline_ptr;	/* NUL-terminated, shorter than POPCORN_CMDLINE_MAX */
+	__u64 cmdline_ptr;	/* NUL-terminated; at most the kernel's cmdline_size */
+				/* bytes, less what the loader appends */
 	__u32 kernel_id;	/* out: the new kernel's id (1, 2, ...) */
 	__u32 flags;		/* must be 0 */
 };
@@ -98,8 +102,8 @@ struct popcorn_kmsg_stress_stats {
 	__u64 rejected[POPCORN_KMSG_STRESS_PEERS];	/* malformed, by the ring */
 };
 
-#define POPCORN_KMSG_IOC_STRESS		_IOW('P', 19, struct popcorn_kmsg_stress)
-#define POPCORN_KMSG_IOC_STRESS_STATS	_IOWR('P', 20, struct popcorn_kmsg_stress_stats)
+#define POPCORN_KMSG_IOC_STRESS		_IOW(POPCORN_IOC_MAGIC, 19, struct popcorn_kmsg_stress)
+#define POPCORN_KMSG_IOC_STRESS_STATS	_IOWR(POPCORN_IOC_MAGIC, 20, struct popcorn_kmsg_stress_stats)
 
 /*
  * All-to-one: every kernel in senders (a bitmask) streams count messages of len bytes
@@ -115,20 +119,37 @@ struct popcorn_kmsg_fanin {
 	__u64 elapsed_ns[POPCORN_KMSG_STRESS_PEERS];		/* out: each sender's */
 };
 
-#define POPCORN_KMSG_IOC_FANIN		_IOWR('P', 21, struct popcorn_kmsg_fanin)
+#define POPCORN_KMSG_IOC_FANIN		_IOWR(POPCORN_IOC_MAGIC, 21, struct popcorn_kmsg_fanin)
 
-#define POPCORN_KMSG_IOC_PING	_IOWR('P', 16, struct popcorn_kmsg_bench)
-#define POPCORN_KMSG_IOC_STREAM	_IOWR('P', 17, struct popcorn_kmsg_bench)
+/*
+ * Flood (tests only, CONFIG_POPCORN_KMSG_TEST): for ms milliseconds this kernel sends
+ * echo requests to peer as fast as its ring takes them and reads none of peer's
+ * messages, as a peer that never drains its replies would. peer must cost bounded
+ * work per request and keep running.
+ */
+struct popcorn_kmsg_flood {
+	__u32 peer;
+	__u32 ms;
+	__u32 flags;		/* must be 0 */
+	__u32 pad;
+	__u64 sent;		/* out: requests that went into the ring */
+	__u64 full;		/* out: tries that found the ring full */
+};
+
+#define POPCORN_KMSG_IOC_FLOOD		_IOWR(POPCORN_IOC_MAGIC, 22, struct popcorn_kmsg_flood)
+
+#define POPCORN_KMSG_IOC_PING	_IOWR(POPCORN_IOC_MAGIC, 16, struct popcorn_kmsg_bench)
+#define POPCORN_KMSG_IOC_STREAM	_IOWR(POPCORN_IOC_MAGIC, 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */
 struct popcorn_kmsg_set_mode {
 	__u32 kernel;
 	__u32 mode;
 };
 
-#define POPCORN_KMSG_IOC_MODE	_IOW('P', 18, struct popcorn_kmsg_set_mode)
+#define POPCORN_KMSG_IOC_MODE	_IOW(POPCORN_IOC_MAGIC, 18, struct popcorn_kmsg_set_mode)
 
-#define POPCORN_IOC_BOOT	_IOWR('P', 1, struct popcorn_boot)
-#define POPCORN_IOC_CONSOLE	_IOWR('P', 2, struct popcorn_console)
-#define POPCORN_IOC_STOP	_IOW('P', 3, struct popcorn_stop)
+#define POPCORN_IOC_BOOT	_IOWR(POPCORN_IOC_MAGIC, 1, struct popcorn_boot)
+#define POPCORN_IOC_CONSOLE	_IOWR(POPCORN_IOC_MAGIC, 2, struct popcorn_console)
+#define POPCORN_IOC_STOP	_IOW(POPCORN_IOC_MAGIC, 3, struct popcorn_stop)
 
 #endif /* _UAPI_LINUX_POPCORN_H */

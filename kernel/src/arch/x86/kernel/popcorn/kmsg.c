@@ -15,7 +15,13 @@
  *
  * A kernel that (re)starts bumps its epoch, resets the rings it shares and checks in
  * with every peer; a peer that sees a new epoch resets its side of those rings. A
- * peer whose heartbeat stops is reported down, and its pending requests fail.
+ * peer whose heartbeat stops is reported down, and its pending requests fail; one
+ * that the primary stops is down at once (the primary marks its record stopped).
+ *
+ * Handlers never wait: a reply that finds the ring full goes into a short per-peer
+ * backlog that a work item sends when there is room, and is dropped and counted
+ * when that backlog is full too. A peer that sends requests and never drains its
+ * replies costs bounded work per request, never a CPU.
  */
 #define pr_fmt(fmt) "popcorn kmsg: " fmt
 
@@ -26,7 +32,9 @@
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/list.h>
 #include <linux/miscdevice.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/popcorn_kmsg.h>
 #include <linux/proc_fs.h>
@@ -51,12 +59,15 @@
 #define RECORDS_BYTES		SZ_64K
 #define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_BYTES)
 #define RECORD_MAGIC		0x4b4d4e50	/* "PNMK" */
+#define RECORD_STOPPED		0x4b4d5453	/* "STMK": stopped by the primary */
 #define TARGETS_OFFSET		SZ_32K		/* struct kmsg_targets, the primary's */
 #define HEARTBEAT_MS		100
 #define PEER_TIMEOUT_MS		5000	/* generous: emulated CPUs stall for seconds */
 #define BUDGET			64		/* messages per ring per pass */
 #define MAX_PENDING		64
 #define SEND_WAIT_MS		1000
+#define BACKLOG_MAX		8		/* replies waiting for room, per peer */
+#define BACKLOG_RETRY_MS	1
 
 /* One per kernel in the region; written by that kernel only. */
 struct kmsg_record {
@@ -91,6 +102,19 @@ struct kmsg_link {
 	unsigned long last_change;
 	u32 apic_id;
 	u64 ipis_sent;
+	struct list_head backlog;	/* replies waiting for room; under tx_lock */
+	unsigned int backlog_len;
+	u64 replies_deferred;
+	u64 replies_dropped;
+	bool test_hold_rx;		/* tests only: leave this peer's messages unread */
+};
+
+struct kmsg_deferred {
+	struct list_head node;
+	u16 type;
+	u32 cookie;
+	u32 len;
+	u8 data[];
 };
 
 struct kmsg_pending {
@@ -116,10 +140,18 @@ static struct task_struct *poller;
 static u64 ipis_received;
 static atomic64_t sunk;
 
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "popcorn_kmsg."
+/* Whether peers may start test code here (stress, fan-in, mode switches). */
+static bool test_opt_in;
+module_param_named(test, test_opt_in, bool, 0400);
+
 static void kmsg_rx_work_fn(struct work_struct *work);
 static DECLARE_WORK(kmsg_rx_work, kmsg_rx_work_fn);
 static void kmsg_heartbeat_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kmsg_heartbeat_work, kmsg_heartbeat_fn);
+static void kmsg_backlog_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(kmsg_backlog_work, kmsg_backlog_fn);
 
 static struct kmsg_record *record(unsigned int kernel)
 {
@@ -178,11 +210,14 @@ static void send_ipi(struct kmsg_link *l, unsigned int peer)
 /* Takes our ring to dest, in step with dest's epoch; false if dest never started. */
 static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqflags)
 {
-	u32 epoch = peer_epoch(dest);
+	u32 epoch;
 
-	if (!epoch)
-		return false;
 	spin_lock_irqsave(&l->tx_lock, *irqflags);
+	epoch = peer_epoch(dest);	/* under the lock: two senders resync once, in order */
+	if (!epoch) {
+		spin_unlock_irqrestore(&l->tx_lock, *irqflags);
+		return false;
+	}
 	if (epoch != l->tx_epoch)
 		resync_tx(l, dest, epoch);
 	return true;
@@ -196,8 +231,12 @@ static void notify(struct kmsg_link *l, unsigned int dest)
 		send_ipi(l, dest);
 }
 
+/*
+ * Into our ring to dest. A full ring: -EAGAIN at once, unless the caller may block
+ * (process context, no lock held), which then waits for room up to SEND_WAIT_MS.
+ */
 static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *data, u32 len,
-		bool wait)
+		bool may_block)
 {
 	struct kmsg_link *l;
 	unsigned long irqflags, deadline = jiffies + msecs_to_jiffies(SEND_WAIT_MS);
@@ -215,22 +254,21 @@ static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *d
 			return -EHOSTDOWN;
 		ret = pcn_ring_send(&l->tx, type, flags, cookie, data, len);
 		spin_unlock_irqrestore(&l->tx_lock, irqflags);
-		if (ret != -EAGAIN || !wait)
+		if (ret != -EAGAIN || !may_block)
 			break;
 		if (time_after(jiffies, deadline) || !l->up)
 			return -EHOSTDOWN;	/* it does not drain its ring */
-		if (in_atomic() || irqs_disabled())
-			cpu_relax();
-		else
-			usleep_range(10, 50);
+		usleep_range(10, 50);
 	}
 	if (!ret)
 		notify(l, dest);
 	return ret;
 }
 
+/* Process context only: waits for room in a full ring. Handlers use _nowait. */
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len)
 {
+	might_sleep();
 	return send(dest, type, 0, 0, data, len, true);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_send);
@@ -241,6 +279,7 @@ int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_send_nowait);
 
+#ifdef CONFIG_POPCORN_KMSG_TEST
 /*
  * Writes whole lines into our ring to dest as they are, bypassing every rule of the
  * send path: for the stress test's malformed messages (kmsg_stress.c) only.
@@ -274,15 +313,152 @@ u32 popcorn_kmsg_tx_seq(unsigned int dest)
 {
 	return dest < NR_KERNELS && dest != self ? READ_ONCE(links[dest].tx.seq) : 0;
 }
+#endif
 
+/* Sends what waits in one peer's backlog, in order; false if some is still waiting. */
+static bool send_backlog(unsigned int peer)
+{
+	struct kmsg_link *l = &links[peer];
+	struct kmsg_deferred *d;
+	unsigned long irqflags;
+	bool up;
+	int ret;
+
+	for (;;) {
+		up = lock_tx(l, peer, &irqflags);
+		if (!up)
+			spin_lock_irqsave(&l->tx_lock, irqflags);
+		d = list_first_entry_or_null(&l->backlog, struct kmsg_deferred, node);
+		ret = -EHOSTDOWN;
+		if (d && up)
+			ret = pcn_ring_send(&l->tx, d->type, PCN_RING_F_REPLY, d->cookie, d->data,
+					    d->len);
+		if (d && ret == -EAGAIN) {
+			spin_unlock_irqrestore(&l->tx_lock, irqflags);
+			return false;
+		}
+		if (d) {
+			list_del(&d->node);
+			l->backlog_len--;
+			if (ret)
+				l->replies_dropped++;	/* it went down: nobody waits */
+		}
+		spin_unlock_irqrestore(&l->tx_lock, irqflags);
+		if (!d)
+			return true;
+		if (!ret)
+			notify(l, peer);
+		kfree(d);
+	}
+}
+
+static void kmsg_backlog_fn(struct work_struct *work)
+{
+	bool waiting = false;
+	unsigned int peer;
+
+	for (peer = 0; peer < NR_KERNELS; peer++)
+		if (peer != self && !list_empty_careful(&links[peer].backlog))
+			waiting |= !send_backlog(peer);
+	if (waiting)
+		schedule_delayed_work(&kmsg_backlog_work, msecs_to_jiffies(BACKLOG_RETRY_MS));
+}
+
+/* A reply that found no room: kept for the backlog's work, or dropped and counted. */
+static int defer_reply(unsigned int peer, u16 type, u32 cookie, const void *data, u32 len)
+{
+	struct kmsg_link *l = &links[peer];
+	struct kmsg_deferred *d = NULL;
+	unsigned long irqflags;
+
+	if (READ_ONCE(l->backlog_len) < BACKLOG_MAX)
+		d = kmalloc(struct_size(d, data, len), GFP_ATOMIC);
+	spin_lock_irqsave(&l->tx_lock, irqflags);
+	if (!d || l->backlog_len >= BACKLOG_MAX) {
+		l->replies_dropped++;
+		spin_unlock_irqrestore(&l->tx_lock, irqflags);
+		kfree(d);
+		return -ENOBUFS;
+	}
+	d->type = type;
+	d->cookie = cookie;
+	d->len = len;
+	memcpy(d->data, data, len);
+	list_add_tail(&d->node, &l->backlog);
+	l->backlog_len++;
+	l->replies_deferred++;
+	spin_unlock_irqrestore(&l->tx_lock, irqflags);
+	schedule_delayed_work(&kmsg_backlog_work, 0);
+	return 0;
+}
+
+/* Never waits: handlers answer from softirq context, with the receive lock held. */
 int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32 len)
 {
+	unsigned int peer = request->from;
+	int ret;
+
 	if (!request->request)
 		return -EINVAL;
-	return send(request->from, request->type, PCN_RING_F_REPLY, request->cookie, data, len,
-		    true);
+	/* Behind a backlog, a reply waits its turn: the requester sees them in order. */
+	if (peer < NR_KERNELS && peer != self && !list_empty_careful(&links[peer].backlog))
+		ret = -EAGAIN;
+	else
+		ret = send(peer, request->type, PCN_RING_F_REPLY, request->cookie, data, len,
+			   false);
+	if (ret == -EAGAIN)
+		ret = defer_reply(peer, request->type, request->cookie, data, len);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_reply);
+
+/*
+ * Test code that a peer can start here (stress, fan-in, a mode switch) runs only if
+ * this kernel was booted with popcorn_kmsg.test=1; otherwise the request is answered
+ * with -EPERM. True if the request was refused.
+ */
+bool popcorn_kmsg_test_refused(const struct popcorn_kmsg *request)
+{
+	int ret = -EPERM;
+
+	if (IS_ENABLED(CONFIG_POPCORN_KMSG_TEST) && test_opt_in)
+		return false;
+	if (request->request)
+		popcorn_kmsg_reply(request, &ret, sizeof(ret));
+	return true;
+}
+
+#ifdef CONFIG_POPCORN_KMSG_TEST
+/* Tests only: leave a peer's messages unread (true), or read them again (false). */
+void popcorn_kmsg_test_hold_rx(unsigned int peer, bool hold)
+{
+	if (peer < NR_KERNELS && peer != self) {
+		WRITE_ONCE(links[peer].test_hold_rx, hold);
+		if (!hold)
+			queue_work(system_bh_highpri_wq, &kmsg_rx_work);
+	}
+}
+
+/*
+ * Tests only: a request that nobody waits for (its reply matches no pending
+ * request), without waiting for room: -EAGAIN when the ring is full.
+ */
+int popcorn_kmsg_test_request_nowait(unsigned int dest, u16 type, const void *data, u32 len)
+{
+	return send(dest, type, PCN_RING_F_REQUEST, U32_MAX, data, len, false);
+}
+#endif
+
+/* The primary, stopping a secondary: its peers see it down before its CPUs stop. */
+void popcorn_kmsg_kernel_stopped(unsigned int kernel)
+{
+	if (!region || self != 0 || !kernel || kernel >= NR_KERNELS)
+		return;
+	/* Its epoch stays: the next kernel there starts from it, and peers resync. */
+	WRITE_ONCE(record(kernel)->magic, RECORD_STOPPED);
+	WRITE_ONCE(links[kernel].up, false);
+	smp_mb();	/* stopped before its CPUs get INIT */
+}
 
 int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler)
 {
@@ -300,7 +476,8 @@ EXPORT_SYMBOL_GPL(popcorn_kmsg_self);
 
 bool popcorn_kmsg_peer_up(unsigned int kernel)
 {
-	return region && kernel < NR_KERNELS && kernel != self && READ_ONCE(links[kernel].up);
+	return region && kernel < NR_KERNELS && kernel != self && READ_ONCE(links[kernel].up) &&
+	       peer_epoch(kernel);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_up);
 
@@ -359,7 +536,8 @@ static int drain_peer(unsigned int peer, int budget)
 	u32 epoch = peer_epoch(peer);
 	int done = 0, ret;
 
-	if (!epoch || !rx_hint(peer, epoch) || !spin_trylock(&l->rx_lock))
+	if (!epoch || READ_ONCE(l->test_hold_rx) || !rx_hint(peer, epoch) ||
+	    !spin_trylock(&l->rx_lock))
 		return 0;
 	if (epoch != l->rx_epoch)
 		resync_rx(l, peer, epoch);
@@ -397,7 +575,7 @@ static bool rings_empty(void)
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		u32 epoch = peer_epoch(peer);
 
-		if (peer == self || !links[peer].rx_buf || !epoch)
+		if (peer == self || !links[peer].rx_buf || !epoch || READ_ONCE(links[peer].test_hold_rx))
 			continue;
 		if (rx_hint(peer, epoch))
 			return false;
@@ -479,6 +657,7 @@ int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,
 	u32 cookie = 0;
 	int ret;
 
+	might_sleep();
 	spin_lock_irqsave(&pending_lock, flags);
 	for (i = 0; i < MAX_PENDING && !p; i++) {
 		cookie = next_cookie++;
@@ -508,6 +687,7 @@ int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,
 		} else if (READ_ONCE(mode) == POPCORN_KMSG_MODE_POLL) {
 			drain_peer(dest, BUDGET);	/* the answer comes on our ring */
 			cpu_relax();
+			cond_resched();
 		} else {
 			wait_for_completion_timeout(&p->done, msecs_to_jiffies(HEARTBEAT_MS));
 		}
@@ -564,7 +744,7 @@ static void handle_set_mode(const struct popcorn_kmsg *msg)
 {
 	int ret = -EINVAL;
 
-	if (!msg->request)
+	if (!msg->request || popcorn_kmsg_test_refused(msg))
 		return;
 	if (msg->len != sizeof(u32) || READ_ONCE(mode_switch.busy)) {
 		ret = msg->len != sizeof(u32) ? -EINVAL : -EBUSY;
@@ -679,11 +859,15 @@ static long pkmsg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (copy_to_user((void __user *)arg, &b, sizeof(b)))
 			return -EFAULT;
 		return ret;
+#ifdef CONFIG_POPCORN_KMSG_TEST
 	case POPCORN_KMSG_IOC_STRESS:
 	case POPCORN_KMSG_IOC_STRESS_STATS:
 		return popcorn_kmsg_stress_ioctl(cmd, (void __user *)arg);
 	case POPCORN_KMSG_IOC_FANIN:
 		return popcorn_kmsg_fanin_ioctl((void __user *)arg);
+	case POPCORN_KMSG_IOC_FLOOD:
+		return popcorn_kmsg_flood_ioctl((void __user *)arg);
+#endif
 	case POPCORN_KMSG_IOC_MODE:
 		if (copy_from_user(&m, (void __user *)arg, sizeof(m)))
 			return -EFAULT;
@@ -711,15 +895,16 @@ static int pkmsg_show(struct seq_file *m, void *v)
 	seq_printf(m, "self %d mode %s ipis_received %llu sunk_bytes %lld\n", self,
 		   mode == POPCORN_KMSG_MODE_POLL ? "poll" : "ipi", ipis_received,
 		   atomic64_read(&sunk));
-	seq_puts(m, "peer up epoch sent received malformed resyncs full bad_tail ipis_sent\n");
+	seq_puts(m, "peer up epoch sent received malformed resyncs full bad_tail ipis_sent replies_deferred replies_dropped\n");
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		const struct kmsg_link *l = &links[peer];
 
 		if (peer == self || !peer_epoch(peer))
 			continue;
-		seq_printf(m, "%u %d %u %llu %llu %llu %llu %llu %llu %llu\n", peer, l->up,
+		seq_printf(m, "%u %d %u %llu %llu %llu %llu %llu %llu %llu %llu %llu\n", peer, l->up,
 			   peer_epoch(peer), l->tx.sent, l->rx.received, l->rx.malformed,
-			   l->rx.resyncs, l->tx.full, l->tx.bad_tail, l->ipis_sent);
+			   l->rx.resyncs, l->tx.full, l->tx.bad_tail, l->ipis_sent,
+			   l->replies_deferred, l->replies_dropped);
 	}
 	return 0;
 }
@@ -783,6 +968,7 @@ static int __init popcorn_kmsg_init(void)
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		spin_lock_init(&links[peer].tx_lock);
 		spin_lock_init(&links[peer].rx_lock);
+		INIT_LIST_HEAD(&links[peer].backlog);
 		if (peer == self)
 			continue;
 		links[peer].rx_buf = kmalloc(POPCORN_KMSG_MAX_PAYLOAD, GFP_KERNEL);
@@ -802,7 +988,8 @@ static int __init popcorn_kmsg_init(void)
 	INIT_WORK(&mode_switch.work, mode_switch_fn);
 
 	me = record(self);
-	epoch = READ_ONCE(me->magic) == RECORD_MAGIC ? READ_ONCE(me->epoch) + 1 : 1;
+	epoch = READ_ONCE(me->magic) == RECORD_MAGIC || READ_ONCE(me->magic) == RECORD_STOPPED ?
+		READ_ONCE(me->epoch) + 1 : 1;
 	WRITE_ONCE(me->kernel_id, self);
 	WRITE_ONCE(me->apic_id, cpu_physical_id(0));	/* the boot CPU takes the IPIs */
 	WRITE_ONCE(me->irq_wanted, 1);

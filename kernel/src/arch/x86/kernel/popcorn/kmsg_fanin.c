@@ -88,6 +88,9 @@ static void handle_start(const struct popcorn_kmsg *msg)
 	struct fanin_order o;
 	int ret = -EINVAL;
 
+	if (popcorn_kmsg_test_refused(msg))
+		return;
+
 	if (msg->len == sizeof(o)) {
 		memcpy(&o, msg->data, sizeof(o));
 		ret = fanin_start(&o);
@@ -99,6 +102,9 @@ static void handle_start(const struct popcorn_kmsg *msg)
 static void handle_result(const struct popcorn_kmsg *msg)
 {
 	struct fanin_result r = { 0 };
+
+	if (popcorn_kmsg_test_refused(msg))
+		return;
 
 	if (!READ_ONCE(fanin.busy)) {
 		smp_rmb();	/* pairs with fanin_fn() */

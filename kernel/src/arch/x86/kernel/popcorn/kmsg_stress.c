@@ -227,6 +227,9 @@ static void handle_start(const struct popcorn_kmsg *msg)
 	struct stress_start s;
 	int ret = -EINVAL;
 
+	if (popcorn_kmsg_test_refused(msg))
+		return;
+
 	if (msg->len == sizeof(s)) {
 		memcpy(&s, msg->data, sizeof(s));
 		ret = stress_phase(&s);
@@ -254,6 +257,9 @@ static void fill_stats(struct popcorn_kmsg_stress_stats *s)
 static void handle_stats(const struct popcorn_kmsg *msg)
 {
 	struct popcorn_kmsg_stress_stats s = { .kernel = popcorn_kmsg_self() };
+
+	if (popcorn_kmsg_test_refused(msg))
+		return;
 
 	BUILD_BUG_ON(sizeof(s) > POPCORN_KMSG_MAX_PAYLOAD);
 	fill_stats(&s);

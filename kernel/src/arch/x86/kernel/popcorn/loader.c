@@ -27,7 +27,9 @@
 #include <linux/ioport.h>
 #include <linux/mm.h>
 #include <linux/miscdevice.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/popcorn_kmsg.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -40,6 +42,7 @@
 #include <asm/e820/api.h>
 #include <asm/e820/types.h>
 #include <asm/popcorn.h>
+#include <asm/realmode.h>
 #include <asm/tsc.h>
 #include <uapi/linux/popcorn.h>
 
@@ -49,11 +52,11 @@
 #define TRAMPOLINE_PAGE		0x10000UL
 #define LOW_WINDOW_SIZE		SZ_64K
 #define LOW_WINDOW_MIN		0x20000UL
-#define LOW_WINDOW_MAX		0x90000UL	/* below the primary's own trampoline */
+#define LOW_WINDOW_MAX		0x100000UL	/* real mode reaches the first MiB */
 #define KERNEL_OFFSET		SZ_16M
 #define BP_OFFSET		0x0000
 #define CMDLINE_OFFSET		0x1000
-#define CMDLINE_EXTRA		64		/* what the loader appends */
+#define CMDLINE_EXTRA		64		/* room for what the loader appends */
 #define PGTABLE_OFFSET		0x2000		/* PML4, PDPT, 4 PDs: 4 GiB identity map */
 #define PGTABLE_PAGES		6
 #define CTRL_OFFSET		0x10000		/* struct popcorn_ctrl */
@@ -83,13 +86,15 @@ struct popcorn_trampoline_data {
 } __packed;
 
 enum popcorn_state {
-	POPCORN_BOOTING,	/* these two hold CPUs and memory */
+	POPCORN_RESERVED,	/* these three hold CPUs and memory */
+	POPCORN_BOOTING,
 	POPCORN_STARTED,
 	POPCORN_FAILED,		/* it never left the trampoline; its CPUs got INIT */
 	POPCORN_STOPPED,
 };
 
 static const char * const state_names[] = {
+	[POPCORN_RESERVED] = "reserved",
 	[POPCORN_BOOTING] = "booting",
 	[POPCORN_STARTED] = "started",
 	[POPCORN_FAILED] = "failed",
@@ -115,6 +120,14 @@ static DEFINE_MUTEX(popcorn_lock);	/* kernels[], nr_kernels, the trampoline page
 static struct popcorn_kernel kernels[POPCORN_MAX_KERNELS];
 static unsigned int nr_kernels;		/* slots ever used; a stopped one is reused */
 
+#ifdef CONFIG_POPCORN_KMSG_TEST
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "popcorn."
+/* Tests only: how long a boot waits between lending its CPUs and waking them. */
+static unsigned int test_hold_ms;
+module_param(test_hold_ms, uint, 0600);
+#endif
+
 static void popcorn_monitor(struct work_struct *work);
 static DECLARE_DELAYED_WORK(monitor_work, popcorn_monitor);
 
@@ -126,10 +139,14 @@ static bool ranges_overlap(u64 a, u64 a_len, u64 b, u64 b_len)
 /* Does this kernel hold its CPUs and memory? */
 static bool kernel_holds(const struct popcorn_kernel *k)
 {
-	return k->state == POPCORN_BOOTING || k->state == POPCORN_STARTED;
+	return k->state == POPCORN_RESERVED || k->state == POPCORN_BOOTING ||
+	       k->state == POPCORN_STARTED;
 }
 
-/* Is this APIC ID lent to a secondary? Callers hold popcorn_lock or accept a race. */
+/*
+ * Is this APIC ID lent to a secondary? Callers hold popcorn_lock, or the hotplug
+ * lock for writing: CPUs are lent under popcorn_lock and cpus_read_lock().
+ */
 static bool apic_id_lent(u32 apic_id)
 {
 	unsigned int i, j;
@@ -168,6 +185,12 @@ static int check_cpu(u32 apic_id)
 		}
 		if (apic_id_lent(apic_id)) {
 			pr_err("APIC ID %u already runs a secondary\n", apic_id);
+			return -EBUSY;
+		}
+		/* A broadcast ("all but self") would reach the lent CPU too. */
+		if (apic_ipi_shorthand_in_use()) {
+			pr_err("APIC ID %u: this kernel sends broadcast IPIs to it (boot with no_ipi_broadcast=1)\n",
+			       apic_id);
 			return -EBUSY;
 		}
 		return 0;
@@ -218,6 +241,14 @@ static bool firmware_ram(u64 start, u64 size)
 	return covered == size;	/* the sanitized map's entries do not overlap */
 }
 
+/* This kernel's own real-mode trampoline (its CPUs' start-up): where, and its size. */
+static u64 primary_trampoline(void)
+{
+	return real_mode_header ? __pa(real_mode_header) : 0;
+}
+
+static u64 primary_trampoline_size;	/* the blob is init data: measured at boot */
+
 static int check_memory(const struct popcorn_boot *req)
 {
 	u64 start = req->mem_start, size = req->mem_size;
@@ -249,6 +280,12 @@ static int check_memory(const struct popcorn_boot *req)
 		pr_err("low window %#x: must be 64 KiB aligned RAM within %#lx-%#lx\n",
 		       req->low_window, LOW_WINDOW_MIN, LOW_WINDOW_MAX - 1);
 		return -EINVAL;
+	}
+	if (ranges_overlap(req->low_window, LOW_WINDOW_SIZE, primary_trampoline(),
+			   primary_trampoline_size)) {
+		pr_err("low window %#x overlaps this kernel's own real-mode trampoline at %#llx\n",
+		       req->low_window, primary_trampoline());
+		return -EBUSY;
 	}
 	for (i = 0; i < nr_kernels; i++) {
 		const struct popcorn_kernel *k = &kernels[i];
@@ -480,10 +517,40 @@ static int copy_in_chunks(void *dst, u64 src, u64 len)
 	return 0;
 }
 
+/*
+ * The command line, with what the loader appends, into the partition: no longer than
+ * the kernel's own boot protocol takes (cmdline_size), or the tail that selects the
+ * secondary's platform would be cut off and a PC kernel would boot on a lent CPU.
+ */
+static int load_cmdline(u8 *part, const struct popcorn_boot *req,
+			const struct setup_header *hdr)
+{
+	char extra[CMDLINE_EXTRA];
+	u32 max = min_t(u32, hdr->cmdline_size, POPCORN_CMDLINE_MAX - 1);
+	int len, room;
+	long ret;
+
+	/* The UARTs are the primary's: the 8250 driver must not probe them. */
+	len = snprintf(extra, sizeof(extra), " 8250.nr_uarts=0 popcorn_ctrl=%#llx",
+		       req->mem_start + CTRL_OFFSET);
+	room = max - len;
+	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
+				room + 1);
+	if (ret < 0)
+		return ret;
+	if (ret > room) {
+		pr_err("command line: longer than %d bytes (the kernel takes %u, the loader adds %d)\n",
+		       room, max, len);
+		return -E2BIG;
+	}
+	memcpy(part + CMDLINE_OFFSET + ret, extra, len + 1);
+	return 0;
+}
+
 static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 {
 	struct setup_header *hdr;
-	u64 initrd_off, pm_len;
+	u64 initrd_off, initrd_end, pm_len;
 	long pm_offset;
 	u8 *head;
 	int ret;
@@ -493,6 +560,14 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	ret = -ENOMEM;
 	if (!head || !hdr)
 		goto out;
+	ret = -E2BIG;
+	/* Lengths from the caller: bounded before any arithmetic on them. */
+	if (req->kernel_len > req->mem_size || req->initrd_len > req->mem_size) {
+		pr_err("%s: %llu bytes, larger than the partition\n",
+		       req->kernel_len > req->mem_size ? "kernel image" : "initramfs",
+		       max(req->kernel_len, req->initrd_len));
+		goto out;
+	}
 	ret = -ENOEXEC;
 	if (req->kernel_len < BZIMAGE_HEADER_LEN) {
 		pr_err("kernel image: %llu bytes, too short for a bzImage\n", req->kernel_len);
@@ -508,7 +583,8 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	pm_len = req->kernel_len - pm_offset;
 	initrd_off = KERNEL_OFFSET + ALIGN(max_t(u64, hdr->init_size, pm_len), SZ_2M);
 	ret = -E2BIG;
-	if (initrd_off + req->initrd_len > req->mem_size) {
+	if (check_add_overflow(initrd_off, req->initrd_len, &initrd_end) ||
+	    initrd_end > req->mem_size) {
 		pr_err("kernel (init_size %#x) and initramfs (%llu bytes) do not fit in %llu MiB\n",
 		       hdr->init_size, req->initrd_len, req->mem_size >> 20);
 		goto out;
@@ -520,21 +596,9 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	ret = check_initramfs(part + initrd_off, req->initrd_len);
 	if (ret)
 		goto out;
-	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
-				POPCORN_CMDLINE_MAX - CMDLINE_EXTRA);
-	if (ret < 0)
+	ret = load_cmdline(part, req, hdr);
+	if (ret)
 		goto out;
-	if (ret == POPCORN_CMDLINE_MAX - CMDLINE_EXTRA) {
-		pr_err("command line: longer than %d bytes\n", POPCORN_CMDLINE_MAX - CMDLINE_EXTRA - 1);
-		ret = -E2BIG;
-		goto out;
-	}
-	/*
-	 * The secondary finds its control page (and its platform) through popcorn_ctrl;
-	 * the UARTs are the primary's, so the 8250 driver must not probe them.
-	 */
-	snprintf(part + CMDLINE_OFFSET + ret, CMDLINE_EXTRA,
-		 " 8250.nr_uarts=0 popcorn_ctrl=%#llx", req->mem_start + CTRL_OFFSET);
 	fill_boot_params((struct boot_params *)(part + BP_OFFSET), hdr, req,
 			 req->mem_start + initrd_off);
 	*entry = req->mem_start + KERNEL_OFFSET + 0x200;	/* 64-bit entry point */
@@ -555,65 +619,124 @@ static struct popcorn_kernel *free_slot(void)
 			return &kernels[i];
 	if (nr_kernels == POPCORN_MAX_KERNELS)
 		return NULL;
+	memset(&kernels[nr_kernels], 0, sizeof(kernels[0]));
 	kernels[nr_kernels].id = nr_kernels + 1;
+	kernels[nr_kernels].state = POPCORN_STOPPED;
 	return &kernels[nr_kernels++];
 }
 
-static int popcorn_boot_kernel(struct popcorn_boot *req)
+/*
+ * Checks the request and lends its CPUs and memory to a slot before anything is
+ * copied, under the hotplug lock: the veto sees the CPUs lent from here on, so the
+ * primary cannot online one of them between the check and the start-up IPIs. From
+ * here on this kernel never sends broadcast IPIs again.
+ */
+struct slot_undo {
+	struct popcorn_kernel slot;
+	bool fresh;		/* the slot was new */
+};
+
+static struct popcorn_kernel *reserve_slot(const struct popcorn_boot *req,
+					   struct slot_undo *undo)
 {
-	struct popcorn_kernel *k;
-	u64 entry, cr3;
-	u8 *part, *page;
+	struct popcorn_kernel *k = NULL;
+	unsigned int i;
 	int ret;
 
-	if (req->flags)
-		return -EINVAL;
-	mutex_lock(&popcorn_lock);
+	cpus_read_lock();
 	ret = check_cpus(req);
 	if (!ret)
 		ret = check_memory(req);
 	if (ret)
 		goto unlock;
-
-	ret = -ENOMEM;
-	part = memremap(req->mem_start, req->mem_size, MEMREMAP_WB);
-	if (!part)
-		goto unlock;
-	page = memremap(TRAMPOLINE_PAGE, PAGE_SIZE, MEMREMAP_WB);
-	if (!page)
-		goto unmap_part;
-	ret = load_images(part, req, &entry);
-	if (ret)
-		goto unmap_page;
 	ret = -ENOSPC;
+	undo->fresh = true;
+	for (i = 0; i < nr_kernels; i++)
+		undo->fresh &= kernel_holds(&kernels[i]);
 	k = free_slot();
 	if (!k) {
 		pr_err("all %u kernel slots hold a kernel\n", POPCORN_MAX_KERNELS);
-		goto unmap_page;
+		goto unlock;
 	}
-	if (k->ctrl)
-		memunmap(k->ctrl);	/* the slot's last kernel, stopped: its console is gone */
-	ret = -ENOMEM;
-	k->ctrl = memremap(req->mem_start + CTRL_OFFSET, sizeof(*k->ctrl), MEMREMAP_WB);
-	if (!k->ctrl) {
-		k->state = POPCORN_STOPPED;
-		goto unmap_page;
-	}
-	cr3 = build_page_tables(part + PGTABLE_OFFSET, req->mem_start + PGTABLE_OFFSET);
-	fill_trampoline(page, req->mem_start + BP_OFFSET, entry, cr3);
-	fill_ctrl(k->ctrl, req->mem_start + CTRL_OFFSET, k->id, req);
+	undo->slot = *k;
 	k->nr_cpus = req->nr_cpus;
 	memcpy(k->apic_ids, req->apic_ids, sizeof(k->apic_ids));
 	k->low_window = req->low_window;
 	k->mem_start = req->mem_start;
 	k->mem_size = req->mem_size;
-	k->state = POPCORN_BOOTING;	/* lent from here on: the hotplug veto sees it */
+	k->state = POPCORN_RESERVED;
+	apic_ipi_shorthand_forbid();
+	ret = 0;
+unlock:
+	cpus_read_unlock();
+	return ret ? ERR_PTR(ret) : k;
+}
+
+/* A boot that failed before any CPU was woken: the slot is as it was. */
+static void unreserve_slot(struct popcorn_kernel *k, const struct slot_undo *undo)
+{
+	cpus_read_lock();
+	*k = undo->slot;
+	if (undo->fresh && k == &kernels[nr_kernels - 1])
+		nr_kernels--;	/* as if never used */
+	cpus_read_unlock();
+}
+
+/*
+ * Lends the CPUs and memory under popcorn_lock, copies the images without it (the
+ * consoles of running secondaries keep flowing; nobody else can take a reserved
+ * slot), and wakes the kernel under it again.
+ */
+static int popcorn_boot_kernel(struct popcorn_boot *req)
+{
+	struct popcorn_ctrl *ctrl = NULL;
+	struct slot_undo undo;
+	struct popcorn_kernel *k;
+	u8 *part, *page = NULL;
+	u64 entry, cr3;
+	int ret;
+
+	if (req->flags)
+		return -EINVAL;
+	mutex_lock(&popcorn_lock);
+	k = reserve_slot(req, &undo);
+	mutex_unlock(&popcorn_lock);
+	if (IS_ERR(k))
+		return PTR_ERR(k);
+#ifdef CONFIG_POPCORN_KMSG_TEST
+	if (test_hold_ms)
+		msleep(test_hold_ms);
+#endif
+	ret = -ENOMEM;
+	part = memremap(req->mem_start, req->mem_size, MEMREMAP_WB);
+	if (part)
+		ret = load_images(part, req, &entry);
+	if (!ret) {
+		ret = -ENOMEM;
+		ctrl = memremap(req->mem_start + CTRL_OFFSET, sizeof(*ctrl), MEMREMAP_WB);
+		page = memremap(TRAMPOLINE_PAGE, PAGE_SIZE, MEMREMAP_WB);
+		if (ctrl && page)
+			ret = 0;
+	}
+	mutex_lock(&popcorn_lock);
+	if (ret) {
+		unreserve_slot(k, &undo);
+		if (ctrl)
+			memunmap(ctrl);
+		goto unmap;
+	}
+	if (k->ctrl)
+		memunmap(k->ctrl);	/* the slot's last kernel, stopped: its console is gone */
+	k->ctrl = ctrl;
+	cr3 = build_page_tables(part + PGTABLE_OFFSET, req->mem_start + PGTABLE_OFFSET);
+	fill_trampoline(page, req->mem_start + BP_OFFSET, entry, cr3);
+	fill_ctrl(k->ctrl, req->mem_start + CTRL_OFFSET, k->id, req);
+	k->state = POPCORN_BOOTING;
 
 	pr_info("kernel %u: booting on %u CPU(s) from APIC ID %u, memory %#llx-%#llx\n",
 		k->id, k->nr_cpus, k->apic_ids[0], k->mem_start,
 		k->mem_start + k->mem_size - 1);
 	popcorn_kmsg_set_ipi_target(k->id, k->apic_ids[0]);	/* its boot CPU */
-	wbinvd();	/* the woken CPU starts with caches it has not seen us fill */
 	k->kick_ns = ktime_get_ns();
 	k->up_ns = 0;
 	k->con_tail = 0;
@@ -628,12 +751,12 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 		schedule_delayed_work(&monitor_work, 0);
 	}
 	req->kernel_id = k->id;
-unmap_page:
-	memunmap(page);
-unmap_part:
-	memunmap(part);
-unlock:
+unmap:
 	mutex_unlock(&popcorn_lock);
+	if (page)
+		memunmap(page);
+	if (part)
+		memunmap(part);
 	return ret;
 }
 
@@ -651,11 +774,17 @@ static int popcorn_stop_kernel(const struct popcorn_stop *req)
 		goto unlock;
 	}
 	k = &kernels[req->kernel_id - 1];
+	if (k->state == POPCORN_RESERVED) {
+		pr_err("kernel %u is being loaded: stop it once it runs\n", k->id);
+		ret = -EBUSY;
+		goto unlock;
+	}
 	if (!kernel_holds(k)) {
 		pr_err("kernel %u is %s already\n", k->id, state_names[k->state]);
 		ret = -EALREADY;
 		goto unlock;
 	}
+	popcorn_kmsg_kernel_stopped(k->id);	/* peers see it down before it goes */
 	stop_cpus(k);
 	k->state = POPCORN_STOPPED;
 	pr_info("kernel %u: stopped; its CPUs and memory can boot a new kernel\n", k->id);
@@ -825,11 +954,12 @@ static int __init popcorn_init(void)
 {
 	int ret;
 
+	primary_trampoline_size = real_mode_blob_end - real_mode_blob;
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "x86/popcorn:lent",
 					popcorn_cpu_prepare, NULL);
 	if (ret < 0)
 		return ret;
-	if (!proc_create_single("popcorn", 0444, NULL, popcorn_show))
+	if (!proc_create_single("popcorn", 0400, NULL, popcorn_show))
 		return -ENOMEM;
 	return misc_register(&popcorn_dev);
 }

@@ -8,8 +8,11 @@
  * PIT or HPET (the TSC frequency and the LAPIC timer period come from the primary),
  * no RTC/CMOS, no i8042, no IOAPIC, no ACPI, no PCI, no MP table scan (only its own
  * APIC IDs, from the control page, are registered; it wakes them itself, from its
- * own low-memory window, and never sends INIT to the machine's real BSP). Restart, power-off and halt stop its own CPUs only, and
- * report it in the control page; so does a panic. A heartbeat counter in the control
+ * own low-memory window, and never sends INIT to the machine's real BSP), and no
+ * broadcast IPI, whatever its command line says: "all but self" would reach every
+ * other kernel's CPUs, and a panic that stops the others with it would stop them all.
+ * Restart, power-off and halt stop its own CPUs only, and report it in the control
+ * page; so does a panic. A heartbeat counter in the control
  * page tells the primary that this kernel is alive.
  */
 #define pr_fmt(fmt) "popcorn: " fmt
@@ -74,6 +77,28 @@ static void popcorn_get_wallclock(struct timespec64 *now)
 	if (ns && tsc > wallclock_tsc && tsc_khz)
 		ns += mul_u64_u32_div(tsc - wallclock_tsc, NSEC_PER_MSEC, tsc_khz);
 	*now = ns_to_timespec64(ns);
+}
+
+/* The CMOS clock is the primary's too: the time of day is never written back. */
+static int popcorn_set_wallclock(const struct timespec64 *now)
+{
+	return -ENODEV;
+}
+
+/* An NMI's reason is in the primary's system control port (0x61): not ours to read. */
+static unsigned char popcorn_get_nmi_reason(void)
+{
+	return 0;
+}
+
+/*
+ * The local APIC's LINT0 would take the machine's 8259 (ExtINT), which setup_local_APIC()
+ * leaves unmasked on the boot CPU when there is no IOAPIC: the 8259 is the primary's.
+ */
+static void __init popcorn_intr_mode_init(void)
+{
+	apic_intr_mode_init();
+	apic_write(APIC_LVT0, APIC_DM_EXTINT | APIC_LVT_MASKED);
 }
 
 static int __init popcorn_pci_arch_init(void)
@@ -162,6 +187,7 @@ static int __init popcorn_ctrl_setup(char *arg)
 	wallclock_tsc = handover.wallclock_tsc;
 
 	x86_init.irqs.pre_vector_init		= x86_init_noop;
+	x86_init.irqs.intr_mode_init		= popcorn_intr_mode_init;
 	x86_init.timers.timer_init		= popcorn_timer_init;
 	x86_init.mpparse.find_mptable		= x86_init_noop;
 	x86_init.mpparse.early_parse_smp_cfg	= x86_init_noop;
@@ -170,6 +196,8 @@ static int __init popcorn_ctrl_setup(char *arg)
 	x86_platform.calibrate_cpu		= popcorn_get_tsc;
 	x86_platform.calibrate_tsc		= popcorn_get_tsc;
 	x86_platform.get_wallclock		= popcorn_get_wallclock;
+	x86_platform.set_wallclock		= popcorn_set_wallclock;
+	x86_platform.get_nmi_reason		= popcorn_get_nmi_reason;
 	x86_platform.legacy.rtc			= 0;
 	x86_platform.legacy.warm_reset		= 0;
 	x86_platform.legacy.i8042		= X86_LEGACY_I8042_PLATFORM_ABSENT;
@@ -178,6 +206,7 @@ static int __init popcorn_ctrl_setup(char *arg)
 	machine_ops.emergency_restart		= popcorn_emergency_restart;
 	machine_ops.power_off			= popcorn_stop;
 	setup_force_cpu_cap(X86_FEATURE_TSC_KNOWN_FREQ);
+	apic_ipi_shorthand_forbid();
 	/* It boots on an AP: the BSP is the primary's, not a sign of a crash kernel. */
 	topology_set_real_bsp(handover.bsp_apic_id);
 	/* As pci=off, and before the early PCI quirks scan bus 0 through port 0xcf8. */

@@ -30,8 +30,11 @@ SYM_DATA_START(popcorn_trampoline_start)
 	shll	$4, %ebx
 	movl	$1, OFF(pt_stage)
 	lgdtl	OFF(pt_gdt_desc)
-	movl	%cr0, %eax
-	orl	$X86_CR0_PE, %eax
+	/*
+	 * A clean CR0, as the kernel's own trampoline loads: INIT leaves CD and NW set,
+	 * and the decompressor would run with the caches off.
+	 */
+	movl	$(CR0_STATE & ~X86_CR0_PG), %eax
 	movl	%eax, %cr0
 	ljmpl	*OFF(pt_jump32)
 

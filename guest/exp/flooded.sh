@@ -1,0 +1,14 @@
+# The flooded kernel of hardening.sh: kernel 0 sends it requests and reads none of
+# its replies. Once some replies were dropped, and the counts stop moving (the flood
+# is over), it reports what its messaging layer did with its replies to kernel 0.
+. /exp/lib.sh
+row() { awk -v n="$1" '$1 == 0 {print $n}' /proc/popcorn_kmsg; }
+dropped() { [ "$(row 12)" -gt 0 ] 2>/dev/null; }
+wait_for 120 dropped
+kv saw_drops $?
+last=-1
+while [ "$(row 12)" != "$last" ]; do
+	last=$(row 12)
+	sleep 3
+done
+kv replies_to_0 "received=$(row 5) deferred=$(row 11) dropped=$(row 12)"
