@@ -4,8 +4,11 @@
 #  1. a 2-CPU secondary boots while the primary idles, and the host traces the
 #     machine's shared devices (QEMU trace window "secondary-boot"); a second window,
 #     "control", shows that the tracing sees the primary when it writes PCI config;
-#  2. bad requests are refused with one line and change nothing;
-#  3. a running secondary is stopped and its CPU is the primary's again.
+#  2. a kernel started on a lent CPU without its handover (as if the loader's
+#     setup_data got lost) halts, and leaves the devices alone too (trace window
+#     "no-handover");
+#  3. bad requests are refused with one line and change nothing;
+#  4. a running secondary is stopped and its CPU is the primary's again.
 . /exp/lib.sh
 kernel=/boot/bzImage
 initrd=/boot/secondary.cpio.gz
@@ -34,6 +37,20 @@ dd if=$config bs=1 skip=4 count=1 2>/dev/null | dd of=$config bs=1 seek=4 count=
 kv control_rc $?
 sleep 1
 kv trace off
+
+echo 1 > /sys/module/popcorn/parameters/test_no_handover
+kv trace no-handover
+sleep 1
+popcornctl boot --apic 3 --mem 0x48000000:0x4000000 --low 0x30000 --kernel $kernel \
+	--initrd $initrd --cmdline "$cmdline popcorn.exp=report"
+kv no_handover_boot_rc $?
+echo 0 > /sys/module/popcorn/parameters/test_no_handover
+sleep 8	# a PC kernel would have probed its PIC and timers long before
+kv trace off
+kv no_handover_state "$(field 2 6)"
+kv no_handover_heartbeat "$(field 2 8)"
+popcornctl stop 2
+kv no_handover_stop_rc $?
 
 # boot_with OPTION VALUE: a request that is good but for that one option.
 boot_with() {

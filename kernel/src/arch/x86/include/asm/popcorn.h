@@ -3,7 +3,8 @@
  * Popcorn multikernel: the control page shared by the primary and one secondary.
  *
  * The primary fills the handover part before it wakes the secondary; the secondary
- * finds the page through popcorn_ctrl=<physical address> on its command line, checks
+ * finds the page through a SETUP_POPCORN setup_data entry (struct popcorn_setup),
+ * never through its command line, which a user may cut short or change; it checks
  * magic, version, size and its own address before trusting anything in it, and then
  * only writes its own fields (state, heartbeat, panic flag). The primary treats every
  * field the secondary writes as untrusted.
@@ -59,6 +60,20 @@ struct popcorn_ctrl {
 	__aligned(64) u8 con_buf[POPCORN_CONSOLE_SIZE];
 };
 
+/* The payload of the loader's SETUP_POPCORN setup_data entry. */
+#define POPCORN_SETUP_MAGIC	0x50555445534e5043ULL	/* "CPNSETUP" */
+
+struct popcorn_setup {
+	u64 magic;
+	u64 ctrl_phys;			/* the control page */
+};
+
 struct popcorn_ctrl *popcorn_secondary_ctrl(void);
+
+#ifdef CONFIG_POPCORN
+void __init popcorn_secondary_setup(void);
+#else
+static inline void popcorn_secondary_setup(void) { }
+#endif
 
 #endif /* _ASM_X86_POPCORN_H */

@@ -59,6 +59,7 @@
 #define CMDLINE_EXTRA		64		/* room for what the loader appends */
 #define PGTABLE_OFFSET		0x2000		/* PML4, PDPT, 4 PDs: 4 GiB identity map */
 #define PGTABLE_PAGES		6
+#define SETUP_DATA_OFFSET	0x8000		/* SETUP_POPCORN: the handover */
 #define CTRL_OFFSET		0x10000		/* struct popcorn_ctrl */
 #define HEAD_RESERVED		SZ_1M		/* not RAM for the secondary */
 #define MONITOR_MS		10
@@ -126,6 +127,9 @@ static unsigned int nr_kernels;		/* slots ever used; a stopped one is reused */
 /* Tests only: how long a boot waits between lending its CPUs and waking them. */
 static unsigned int test_hold_ms;
 module_param(test_hold_ms, uint, 0600);
+/* Tests only: boot without the SETUP_POPCORN entry, as if the handover got lost. */
+static bool test_no_handover;
+module_param(test_no_handover, bool, 0600);
 #endif
 
 static void popcorn_monitor(struct work_struct *work);
@@ -365,14 +369,35 @@ static u64 build_page_tables(void *base, u64 phys)
 	return phys;
 }
 
+/* The handover's address, where the secondary looks before it parses any option. */
+static u64 fill_setup_data(u8 *part, const struct popcorn_boot *req)
+{
+	struct setup_data *sd = (struct setup_data *)(part + SETUP_DATA_OFFSET);
+	struct popcorn_setup *payload = (struct popcorn_setup *)sd->data;
+
+#ifdef CONFIG_POPCORN_KMSG_TEST
+	if (test_no_handover)
+		return 0;
+#endif
+	BUILD_BUG_ON(PGTABLE_OFFSET + PGTABLE_PAGES * PAGE_SIZE > SETUP_DATA_OFFSET ||
+		     SETUP_DATA_OFFSET + sizeof(*sd) + sizeof(*payload) > CTRL_OFFSET);
+	sd->next = 0;
+	sd->type = SETUP_POPCORN;
+	sd->len = sizeof(*payload);
+	payload->magic = POPCORN_SETUP_MAGIC;
+	payload->ctrl_phys = req->mem_start + CTRL_OFFSET;
+	return req->mem_start + SETUP_DATA_OFFSET;
+}
+
 static void fill_boot_params(struct boot_params *bp, const struct setup_header *hdr,
-			     const struct popcorn_boot *req, u64 initrd_phys)
+			     const struct popcorn_boot *req, u64 initrd_phys, u64 setup_data)
 {
 	u64 cmdline = req->mem_start + CMDLINE_OFFSET;
 
 	memset(bp, 0, sizeof(*bp));
 	bp->hdr = *hdr;
 	bp->hdr.type_of_loader = 0xff;
+	bp->hdr.setup_data = setup_data;
 	bp->hdr.cmd_line_ptr = lower_32_bits(cmdline);
 	bp->ext_cmd_line_ptr = upper_32_bits(cmdline);
 	bp->hdr.ramdisk_image = lower_32_bits(initrd_phys);
@@ -519,8 +544,8 @@ static int copy_in_chunks(void *dst, u64 src, u64 len)
 
 /*
  * The command line, with what the loader appends, into the partition: no longer than
- * the kernel's own boot protocol takes (cmdline_size), or the tail that selects the
- * secondary's platform would be cut off and a PC kernel would boot on a lent CPU.
+ * the kernel's own boot protocol takes (cmdline_size), or the kernel would cut off
+ * what the loader appended.
  */
 static int load_cmdline(u8 *part, const struct popcorn_boot *req,
 			const struct setup_header *hdr)
@@ -531,8 +556,7 @@ static int load_cmdline(u8 *part, const struct popcorn_boot *req,
 	long ret;
 
 	/* The UARTs are the primary's: the 8250 driver must not probe them. */
-	len = snprintf(extra, sizeof(extra), " 8250.nr_uarts=0 popcorn_ctrl=%#llx",
-		       req->mem_start + CTRL_OFFSET);
+	len = snprintf(extra, sizeof(extra), " 8250.nr_uarts=0");
 	room = max - len;
 	ret = strncpy_from_user(part + CMDLINE_OFFSET, u64_to_user_ptr(req->cmdline_ptr),
 				room + 1);
@@ -600,7 +624,7 @@ static int load_images(u8 *part, const struct popcorn_boot *req, u64 *entry)
 	if (ret)
 		goto out;
 	fill_boot_params((struct boot_params *)(part + BP_OFFSET), hdr, req,
-			 req->mem_start + initrd_off);
+			 req->mem_start + initrd_off, fill_setup_data(part, req));
 	*entry = req->mem_start + KERNEL_OFFSET + 0x200;	/* 64-bit entry point */
 	ret = 0;
 out:

@@ -2,8 +2,10 @@
 /*
  * Popcorn multikernel: the secondary kernel's platform.
  *
- * A kernel started by the Popcorn loader finds popcorn_ctrl=<phys> on its command
- * line. It then owns only its own CPUs and memory, so everything that would touch
+ * A kernel started by the Popcorn loader finds its control page in a SETUP_POPCORN
+ * setup_data entry, before any option is parsed (setup_arch() calls
+ * popcorn_secondary_setup()). It then owns only its own CPUs and memory, so
+ * everything that would touch
  * state shared with the primary is switched off before it is used: no 8259 PIC, no
  * PIT or HPET (the TSC frequency and the LAPIC timer period come from the primary),
  * no RTC/CMOS, no i8042, no IOAPIC, no ACPI, no PCI, no MP table scan (only its own
@@ -27,6 +29,7 @@
 #include <linux/reboot.h>
 #include <linux/workqueue.h>
 #include <asm/apic.h>
+#include <asm/bootparam.h>
 #include <asm/i8259.h>
 #include <asm/io_apic.h>
 #include <asm/pci_x86.h>
@@ -37,6 +40,7 @@
 #include <asm/x86_init.h>
 
 #define HEARTBEAT_MS	100
+#define SETUP_DATA_MAX	64	/* entries looked at: the list is the loader's */
 
 static struct popcorn_ctrl handover __initdata;
 static struct popcorn_ctrl *ctrl;	/* the shared page, mapped for good */
@@ -174,13 +178,60 @@ static int __init popcorn_read_handover(u64 phys)
 	return 0;
 }
 
-static int __init popcorn_ctrl_setup(char *arg)
+/* The control page's address from the loader's setup_data entry; 0 if there is none. */
+static u64 __init popcorn_find_handover(void)
 {
-	u64 phys;
+	u64 pa = boot_params.hdr.setup_data, found = 0;
+	struct popcorn_setup *payload;
+	struct setup_data *sd;
+	unsigned int n;
 
-	if (!arg || kstrtou64(arg, 0, &phys) || !IS_ALIGNED(phys, PAGE_SIZE))
-		panic("popcorn: popcorn_ctrl=%s is not a page address", arg ? arg : "");
-	if (popcorn_read_handover(phys))
+	for (n = 0; pa && n < SETUP_DATA_MAX; n++) {
+		sd = early_memremap(pa, sizeof(*sd));
+		if (!sd)
+			break;
+		if (sd->type == SETUP_POPCORN && sd->len == sizeof(*payload)) {
+			payload = early_memremap(pa + sizeof(*sd), sizeof(*payload));
+			if (payload && payload->magic == POPCORN_SETUP_MAGIC)
+				found = payload->ctrl_phys;
+			if (payload)
+				early_memunmap(payload, sizeof(*payload));
+		}
+		pa = sd->next;
+		early_memunmap(sd, sizeof(*sd));
+		if (found)
+			break;
+	}
+	return found;
+}
+
+/* Was this kernel started on the machine's boot processor? */
+static bool __init popcorn_on_bsp(void)
+{
+	u64 base;
+
+	rdmsrl(MSR_IA32_APICBASE, base);
+	return base & MSR_IA32_APICBASE_BSP;
+}
+
+/*
+ * Before any option is parsed: a secondary's platform comes from the handover,
+ * whatever its command line says. A kernel that starts on an AP without one was
+ * started by a loader whose handover got lost, and probing the platform would take
+ * the machine's devices from the kernel that owns them: it halts. A kdump kernel
+ * (elfcorehdr=) starts on whichever CPU crashed, and boots as usual.
+ */
+void __init popcorn_secondary_setup(void)
+{
+	u64 phys = popcorn_find_handover();
+
+	if (!phys) {
+		if (!popcorn_on_bsp() && !strstr(boot_command_line, "elfcorehdr="))
+			for (;;)
+				halt();
+		return;
+	}
+	if (!IS_ALIGNED(phys, PAGE_SIZE) || popcorn_read_handover(phys))
 		panic("popcorn: no valid control page at %#llx", phys);
 	ctrl_phys = phys;
 	wallclock_ns = handover.wallclock_ns;
@@ -216,9 +267,7 @@ static int __init popcorn_ctrl_setup(char *arg)
 	disable_acpi();
 	pr_info("secondary kernel %u on %u CPU(s) from APIC ID %u, control page %#llx\n",
 		handover.kernel_id, handover.nr_cpus, handover.apic_ids[0], phys);
-	return 0;
 }
-early_param("popcorn_ctrl", popcorn_ctrl_setup);
 
 /* The control page of this secondary, mapped on first use; NULL on a primary. */
 struct popcorn_ctrl *popcorn_secondary_ctrl(void)
