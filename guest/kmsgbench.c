@@ -12,6 +12,9 @@
  *   kmsgbench stress-stats KERNEL       one kernel's stress counts, per peer kernel
  *   kmsgbench flood PEER MS             MS milliseconds of requests to PEER whose
  *                                       replies are never read (a faulty peer)
+ *   kmsgbench restart start KERNEL TARGET | stop KERNEL | stats KERNEL
+ *                                       the restart test's stream from KERNEL to
+ *                                       TARGET, and what KERNEL received of it
  *
  * The kernel runs the loop (/dev/popcorn_kmsg) and times it on this kernel's clock.
  * ping prints "p50_ns=.. p99_ns=.. samples=.." and, with PINGPONG_RAW set, every
@@ -190,6 +193,30 @@ static int flood(int argc, char **argv)
 	return 0;
 }
 
+static int restart(int argc, char **argv)
+{
+	struct popcorn_kmsg_restart r = { 0 };
+
+	if (argc == 5 && !strcmp(argv[2], "start")) {
+		r.op = POPCORN_KMSG_RESTART_START;
+		r.target = number("TARGET", argv[4]);
+	} else if (argc == 4 && !strcmp(argv[2], "stop")) {
+		r.op = POPCORN_KMSG_RESTART_STOP;
+	} else if (argc == 4 && !strcmp(argv[2], "stats")) {
+		r.op = POPCORN_KMSG_RESTART_STATS;
+	} else {
+		return 2;
+	}
+	r.kernel = number("KERNEL", argv[3]);
+	if (ioctl(device(), POPCORN_KMSG_IOC_RESTART, &r))
+		die("restart", strerror(errno));
+	if (r.op == POPCORN_KMSG_RESTART_STATS)
+		printf("epoch=%u received=%llu stale=%llu out_of_order=%llu\n", r.epoch,
+		       (unsigned long long)r.received, (unsigned long long)r.stale,
+		       (unsigned long long)r.out_of_order);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "mode")) {
@@ -218,12 +245,15 @@ int main(int argc, char **argv)
 		return 0;
 	if (argc == 4 && !strcmp(argv[1], "flood"))
 		return flood(argc, argv);
+	if (argc >= 4 && !strcmp(argv[1], "restart") && restart(argc, argv) != 2)
+		return 0;
 	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
 		"       kmsgbench ping PEER LEN COUNT\n"
 		"       kmsgbench stream PEER LEN COUNT\n"
 		"       kmsgbench fanin TARGET K1,K2.. LEN COUNT\n"
 		"       kmsgbench stress COUNT MALFORMED SEED\n"
 		"       kmsgbench stress-stats KERNEL\n"
-		"       kmsgbench flood PEER MS\n");
+		"       kmsgbench flood PEER MS\n"
+		"       kmsgbench restart start KERNEL TARGET | stop KERNEL | stats KERNEL\n");
 	return 2;
 }

@@ -306,13 +306,16 @@ def test_a_stopped_secondarys_cpu_is_the_primarys_again(platform_run):
     assert values["primary_online_cpus"] == "0-1"
 
 
+RESTARTS = 20
+
+
 @pytest.fixture(scope="session")
 def hardening_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
     """guest/exp/hardening.sh: a primary with 6 CPUs all online at boot, broadcast IPIs
     allowed, and three 96 MiB slots for secondaries."""
     return guest_script_run(tmp_path_factory, boot_run, "hardening",
-                            "memmap=288M$0x40000000 memmap=192K$0x20000 nokaslr popcorn.mib=96",
-                            vcpus=6, mem_mib=1536)
+                            "memmap=288M$0x40000000 memmap=192K$0x20000 nokaslr popcorn.mib=96 "
+                            f"popcorn.restarts={RESTARTS}", vcpus=6, mem_mib=1536)
 
 
 def test_a_kernel_that_broadcasts_lends_no_cpu_and_lending_stops_broadcast(hardening_run):
@@ -377,6 +380,20 @@ def test_a_stopped_kernel_is_down_for_its_peers_at_once(hardening_run):
 ])
 def test_lengths_the_layout_cannot_hold_are_refused_by_name(hardening_run, case, reason):
     assert_refused(hardening_run[1].values, case, reason)
+
+
+def test_a_restarted_kernel_never_takes_a_message_meant_for_its_last_boot(hardening_run):
+    values = hardening_run[1].values
+    assert values["restart_stream_rc"] == "0" and values["restart_stop_rc"] == "0"
+    rounds = [values[f"restart_{r}"] for r in range(1, RESTARTS + 1)] + [values["restart_last"]]
+    epochs = []
+    for line in rounds:
+        counts = dict(kv.split("=") for kv in line.split())
+        # The stream resumed in every boot, and only messages for this boot came in.
+        assert int(counts["received"]) >= 10, line
+        assert (counts["stale"], counts["out_of_order"]) == ("0", "0"), line
+        epochs.append(int(counts["epoch"]))
+    assert epochs == list(range(epochs[0], epochs[0] + RESTARTS + 1))
 
 
 def test_a_cpu_being_lent_cannot_be_onlined(hardening_run):

@@ -3,12 +3,12 @@
 # is over), it reports what its messaging layer did with its replies to kernel 0.
 . /exp/lib.sh
 row() { awk -v n="$1" '$1 == 0 {print $n}' /proc/popcorn_kmsg; }
-dropped() { [ "$(row 12)" -gt 0 ] 2>/dev/null; }
+dropped() { [ "$(row 11)" -gt 0 ] 2>/dev/null; }
 wait_for 120 dropped
 kv saw_drops $?
 last=-1
-while [ "$(row 12)" != "$last" ]; do
-	last=$(row 12)
+while [ "$(row 11)" != "$last" ]; do
+	last=$(row 11)
 	sleep 3
 done
-kv replies_to_0 "received=$(row 5) deferred=$(row 11) dropped=$(row 12)"
+kv replies_to_0 "received=$(row 5) deferred=$(row 10) dropped=$(row 11)"

@@ -10,7 +10,10 @@
 #  5. image lengths that the partition cannot hold are refused (platform.sh: a command
 #     line longer than the boot protocol takes);
 #  6. a CPU that is being lent cannot be onlined while its boot is held;
-#  7. a 2-CPU secondary booted with no_ipi_broadcast=0 panics; the others live on.
+#  7. a 2-CPU secondary booted with no_ipi_broadcast=0 panics; the others live on;
+#  8. a secondary is stopped and booted again popcorn.restarts times while another
+#     streams to it: the stream resumes each time, and no message meant for an
+#     earlier boot is ever taken (counted above the layer, kmsg_restart.c).
 . /exp/lib.sh
 cpu() { echo "$2" > "/sys/devices/system/cpu/cpu$1/online"; }
 peer_up() { [ "$(awk -v k="$1" '$1 == k {print $2}' /proc/popcorn_kmsg)" = 1 ]; }
@@ -88,7 +91,7 @@ refuse wrapping_initrd boot_in_slot 2 5 "$SECONDARY_CMDLINE" --initrd-len 0x5000
 # 6. A boot held between lending its CPU and waking it: the CPU stays lent.
 reserved() { [ "$(field 2 6)" = reserved ]; }
 echo 5000 > /sys/module/popcorn/parameters/test_hold_ms
-boot_in_slot 2 5 "$SECONDARY_CMDLINE popcorn.exp=report popcorn.stay=1" &
+boot_in_slot 2 5 "$SECONDARY_CMDLINE popcorn_kmsg.test=1 popcorn.exp=report popcorn.stay=1" &
 held=$!
 wait_for 5 reserved
 kv held_state "$(field 2 6)"
@@ -109,5 +112,28 @@ wait_state 3 running
 kv k3_state "$(field 3 6)"
 kv k1_alive_after_panic "$(alive 1)"
 kv k2_alive_after_panic "$(alive 2)"
+
+# 8. Kernel 3 again, on one CPU, restarted while kernel 2 streams to it.
+popcornctl stop 3
+target="$SECONDARY_CMDLINE popcorn_kmsg.test=1 popcorn.exp=probe popcorn.stay=1"
+stats() { kmsgbench restart stats 3 2>&1; }
+streamed() { stats | grep -q 'received=[1-9][0-9]'; }	# 10 or more
+boot_in_slot 3 3 "$target"
+wait_for 60 peer_up 3
+kmsgbench restart start 2 3
+kv restart_stream_rc $?
+r=1
+while [ "$r" -le "$(param popcorn.restarts)" ]; do
+	wait_for 30 streamed
+	kv "restart_$r" "$(stats)"
+	popcornctl stop 3
+	boot_in_slot 3 3 "$target"
+	wait_for 60 peer_up 3
+	r=$((r + 1))
+done
+wait_for 30 streamed
+kv restart_last "$(stats)"
+kmsgbench restart stop 2
+kv restart_stop_rc $?
 sleep 2	# the relay drains the last console lines
 kill "$relay"

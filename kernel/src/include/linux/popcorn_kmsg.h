@@ -4,8 +4,9 @@
  *
  * Kernels are numbered: the primary is 0, secondaries 1..POPCORN_KMSG_MAX_KERNELS-1.
  * A handler runs in softirq context (or in the polling thread) for each message of
- * its type; the message is valid only during the call. A handler may send and
- * reply, but must not wait for a reply itself.
+ * its type; the message is valid only during the call. A handler may send (with
+ * popcorn_kmsg_send_nowait()) and reply, but never waits: neither for room in a ring
+ * nor for a reply. popcorn_kmsg_send() and popcorn_kmsg_request() may sleep.
  */
 #ifndef _LINUX_POPCORN_KMSG_H
 #define _LINUX_POPCORN_KMSG_H
@@ -16,7 +17,7 @@
 #define POPCORN_KMSG_MAX_KERNELS	8
 
 enum popcorn_kmsg_type {
-	POPCORN_KMSG_CHECKIN,		/* a kernel (re)started and says so */
+	POPCORN_KMSG_UNUSED,		/* was a check-in; epochs say it now */
 	POPCORN_KMSG_ECHO,		/* request: the reply carries the same payload */
 	POPCORN_KMSG_SINK,		/* counted and dropped */
 	POPCORN_KMSG_SYNC,		/* request: answered once everything before it ran */
@@ -27,6 +28,9 @@ enum popcorn_kmsg_type {
 	POPCORN_KMSG_FANIN_START,	/* request: stream to a kernel (kmsg_fanin.c) */
 	POPCORN_KMSG_FANIN_RESULT,	/* request: when that stream started and ended */
 	POPCORN_KMSG_NET,		/* an Ethernet frame (drivers/net/popcorn_net.c) */
+	POPCORN_KMSG_RSTREAM,		/* the restart test's stream (kmsg_restart.c) */
+	POPCORN_KMSG_RSTREAM_CTL,	/* request: start or stop that stream */
+	POPCORN_KMSG_RSTREAM_STATS,	/* request: what this kernel received of it */
 	POPCORN_KMSG_NR_TYPES = 32,
 };
 
@@ -40,10 +44,13 @@ struct popcorn_kmsg {
 };
 
 typedef void (*popcorn_kmsg_handler_t)(const struct popcorn_kmsg *msg);
+typedef long (*popcorn_kmsg_ioctl_t)(unsigned int cmd, void __user *arg);
 
 int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler);
+int popcorn_kmsg_register_ioctl(unsigned int cmd, popcorn_kmsg_ioctl_t fn);
 int popcorn_kmsg_self(void);
 bool popcorn_kmsg_peer_up(unsigned int kernel);
+u32 popcorn_kmsg_peer_epoch(unsigned int kernel);
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,

@@ -138,6 +138,30 @@ struct popcorn_kmsg_flood {
 
 #define POPCORN_KMSG_IOC_FLOOD		_IOWR(POPCORN_IOC_MAGIC, 22, struct popcorn_kmsg_flood)
 
+/*
+ * Restart stream (tests only): kernel streams small messages to target (START) until
+ * STOP; each says for which of target's epochs it went into the ring, and a sequence
+ * number. STATS asks kernel what it received of such a stream in its current epoch:
+ * messages for that epoch, stale ones (for another epoch) and gaps or repeats.
+ */
+enum popcorn_kmsg_restart_op {
+	POPCORN_KMSG_RESTART_START,
+	POPCORN_KMSG_RESTART_STOP,
+	POPCORN_KMSG_RESTART_STATS,
+};
+
+struct popcorn_kmsg_restart {
+	__u32 op;
+	__u32 kernel;
+	__u32 target;		/* START: where kernel streams to */
+	__u32 epoch;		/* out (STATS): kernel's epoch */
+	__u64 received;		/* out: in order, for that epoch */
+	__u64 stale;		/* out: for another epoch */
+	__u64 out_of_order;	/* out: a gap or a repeat */
+};
+
+#define POPCORN_KMSG_IOC_RESTART	_IOWR(POPCORN_IOC_MAGIC, 23, struct popcorn_kmsg_restart)
+
 #define POPCORN_KMSG_IOC_PING	_IOWR(POPCORN_IOC_MAGIC, 16, struct popcorn_kmsg_bench)
 #define POPCORN_KMSG_IOC_STREAM	_IOWR(POPCORN_IOC_MAGIC, 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Popcorn multikernel: messaging between the kernels of one machine.
+ * Popcorn multikernel: the transport between the kernels of one machine.
  *
  * The primary allocates one region at boot and hands its address to every secondary
  * in the control page. The region holds a record per kernel (written by that kernel
@@ -13,61 +13,57 @@
  * softirq work item that drains the rings while there is work, then asks for IPIs
  * again (NAPI-style mitigation). In polling mode no IPIs are sent and a thread drains.
  *
- * A kernel that (re)starts bumps its epoch, resets the rings it shares and checks in
- * with every peer; a peer that sees a new epoch resets its side of those rings. A
- * peer whose heartbeat stops is reported down, and its pending requests fail; one
- * that the primary stops is down at once (the primary marks its record stopped).
+ * A kernel that (re)starts bumps its epoch. Each ring is reset for the pair of its
+ * two ends' epochs, each end resetting only its own side (ring.h): the receiver when
+ * it sees the sender's new epoch (on the heartbeat, or when it drains), the sender
+ * on its next send. A peer whose heartbeat stops is reported down, and its pending
+ * requests fail; one that the primary stops is down at once (the primary marks its
+ * record stopped).
  *
- * Handlers never wait: a reply that finds the ring full goes into a short per-peer
- * backlog that a work item sends when there is room, and is dropped and counted
- * when that backlog is full too. A peer that sends requests and never drains its
- * replies costs bounded work per request, never a CPU.
+ * The request/reply layer is kmsg_rpc.c; test code registers its handlers and ioctls
+ * here (kmsg_test.c and what it names).
  */
 #define pr_fmt(fmt) "popcorn kmsg: " fmt
 
-#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
-#include <linux/ktime.h>
-#include <linux/list.h>
 #include <linux/miscdevice.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
-#include <linux/popcorn_kmsg.h>
 #include <linux/proc_fs.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <asm/apic.h>
 #include <asm/idtentry.h>
 #include <asm/irq_vectors.h>
 #include <asm/popcorn.h>
 
+#include "kmsg.h"
 #include "popcorn.h"
-#include "ring.h"
 
 #define NR_KERNELS		POPCORN_KMSG_MAX_KERNELS
-#define RING_LINES		512
-#define RING_BYTES		pcn_ring_bytes(RING_LINES)
+#define RING_SLOTS		256
+#define RING_DATA_LINES		512		/* 32 KiB: the largest payload fits twice */
+#define RING_STRIDE		PAGE_ALIGN(sizeof(struct pcn_ring_shared) + \
+					   (RING_SLOTS + RING_DATA_LINES) * PCN_RING_LINE)
 #define RECORDS_BYTES		SZ_64K
-#define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_BYTES)
+#define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_STRIDE)
 #define RECORD_MAGIC		0x4b4d4e50	/* "PNMK" */
 #define RECORD_STOPPED		0x4b4d5453	/* "STMK": stopped by the primary */
 #define TARGETS_OFFSET		SZ_32K		/* struct kmsg_targets, the primary's */
-#define HEARTBEAT_MS		100
-#define PEER_TIMEOUT_MS		5000	/* generous: emulated CPUs stall for seconds */
 #define BUDGET			64		/* messages per ring per pass */
-#define MAX_PENDING		64
 #define SEND_WAIT_MS		1000
-#define BACKLOG_MAX		8		/* replies waiting for room, per peer */
-#define BACKLOG_RETRY_MS	1
+#define MAX_IOCTLS		8
+
+static const struct pcn_ring_geometry geometry = {
+	.nslots = RING_SLOTS, .ndata = RING_DATA_LINES,
+};
 
 /* One per kernel in the region; written by that kernel only. */
 struct kmsg_record {
@@ -92,7 +88,7 @@ struct kmsg_targets {
 struct kmsg_link {
 	spinlock_t tx_lock;
 	struct pcn_ring_tx tx;
-	u32 tx_epoch;		/* the peer epoch our tx was reset for */
+	u32 tx_epoch;		/* the peer epoch our side of its ring was reset for */
 	spinlock_t rx_lock;
 	struct pcn_ring_rx rx;
 	u32 rx_epoch;
@@ -102,56 +98,30 @@ struct kmsg_link {
 	unsigned long last_change;
 	u32 apic_id;
 	u64 ipis_sent;
-	struct list_head backlog;	/* replies waiting for room; under tx_lock */
-	unsigned int backlog_len;
-	u64 replies_deferred;
-	u64 replies_dropped;
-	bool test_hold_rx;		/* tests only: leave this peer's messages unread */
+	bool hold_rx;		/* tests only: leave this peer's messages unread */
 };
 
-struct kmsg_deferred {
-	struct list_head node;
-	u16 type;
-	u32 cookie;
-	u32 len;
-	u8 data[];
-};
-
-struct kmsg_pending {
-	bool busy;
-	u8 dest;
-	u32 cookie;
-	void *buf;
-	u32 max;
-	int result;		/* reply length, or an error */
-	struct completion done;
+struct kmsg_ioctl {
+	unsigned int cmd;
+	popcorn_kmsg_ioctl_t fn;
 };
 
 static u8 *region;			/* mapped; NULL: no messaging */
 static phys_addr_t region_phys;
 static int self = -1;
+static u32 my_epoch;
 static struct kmsg_link links[NR_KERNELS];
 static popcorn_kmsg_handler_t handlers[POPCORN_KMSG_NR_TYPES];
-static DEFINE_SPINLOCK(pending_lock);
-static struct kmsg_pending pending[MAX_PENDING];
-static u32 next_cookie;
+static struct kmsg_ioctl ioctls[MAX_IOCTLS];
+static DEFINE_SPINLOCK(ioctls_lock);
 static u32 mode = POPCORN_KMSG_MODE_IPI;
 static struct task_struct *poller;
 static u64 ipis_received;
-static atomic64_t sunk;
-
-#undef MODULE_PARAM_PREFIX
-#define MODULE_PARAM_PREFIX "popcorn_kmsg."
-/* Whether peers may start test code here (stress, fan-in, mode switches). */
-static bool test_opt_in;
-module_param_named(test, test_opt_in, bool, 0400);
 
 static void kmsg_rx_work_fn(struct work_struct *work);
 static DECLARE_WORK(kmsg_rx_work, kmsg_rx_work_fn);
 static void kmsg_heartbeat_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kmsg_heartbeat_work, kmsg_heartbeat_fn);
-static void kmsg_backlog_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(kmsg_backlog_work, kmsg_backlog_fn);
 
 static struct kmsg_record *record(unsigned int kernel)
 {
@@ -166,7 +136,7 @@ static struct kmsg_targets *targets(void)
 static struct pcn_ring_shared *ring(unsigned int from, unsigned int to)
 {
 	return (struct pcn_ring_shared *)(region + RECORDS_BYTES +
-					  (from * NR_KERNELS + to) * RING_BYTES);
+					  (from * NR_KERNELS + to) * RING_STRIDE);
 }
 
 /* The peer's epoch, if its record is valid; 0 otherwise. */
@@ -176,13 +146,19 @@ static u32 peer_epoch(unsigned int peer)
 
 	if (READ_ONCE(r->magic) != RECORD_MAGIC || READ_ONCE(r->kernel_id) != peer)
 		return 0;
-	return smp_load_acquire(&r->epoch);	/* its ring resets happened before */
+	/* Acquire: its sides of our rings were reset before it said the epoch. */
+	return smp_load_acquire(&r->epoch);
 }
 
-/* A peer restarted: forget what we knew of the rings we share with it. */
+u32 kmsg_epoch(void)
+{
+	return my_epoch;
+}
+
+/* The peer restarted, or we did: our side of our ring to it, for the new pair. */
 static void resync_tx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 {
-	pcn_ring_tx_init(&l->tx, ring(self, peer), RING_LINES, self);
+	pcn_ring_tx_reset(&l->tx, pcn_ring_pair(my_epoch, epoch));
 	l->tx_epoch = epoch;
 	/* The primary names its own CPU; the loader named every secondary's. */
 	l->apic_id = peer ? READ_ONCE(targets()->apic_id[peer]) : READ_ONCE(record(0)->apic_id);
@@ -190,8 +166,7 @@ static void resync_tx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 
 static void resync_rx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 {
-	pcn_ring_rx_init(&l->rx, ring(peer, self), RING_LINES, peer, POPCORN_KMSG_NR_TYPES,
-			 POPCORN_KMSG_MAX_PAYLOAD);
+	pcn_ring_rx_reset(&l->rx, pcn_ring_pair(epoch, my_epoch));
 	l->rx_epoch = epoch;
 }
 
@@ -207,7 +182,7 @@ static void send_ipi(struct kmsg_link *l, unsigned int peer)
 	l->ipis_sent++;
 }
 
-/* Takes our ring to dest, in step with dest's epoch; false if dest never started. */
+/* Takes our ring to dest, in step with dest's epoch; false if dest is not running. */
 static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqflags)
 {
 	u32 epoch;
@@ -226,17 +201,27 @@ static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqfl
 /* After a message went into the ring: an IPI, if dest asked for one. */
 static void notify(struct kmsg_link *l, unsigned int dest)
 {
-	smp_mb();	/* head before irq_wanted; pairs with the receiver's re-check */
+	smp_mb();	/* the slot before irq_wanted; pairs with the receiver's re-check */
 	if (READ_ONCE(record(dest)->irq_wanted))
 		send_ipi(l, dest);
 }
 
+/* Has dest stopped answering for longer than a request waits? */
+bool kmsg_gave_up_on(unsigned int dest)
+{
+	const struct kmsg_link *l = &links[dest];
+
+	return !READ_ONCE(l->up) &&
+	       time_after(jiffies, l->last_change + msecs_to_jiffies(KMSG_PEER_TIMEOUT_MS));
+}
+
 /*
- * Into our ring to dest. A full ring: -EAGAIN at once, unless the caller may block
- * (process context, no lock held), which then waits for room up to SEND_WAIT_MS.
+ * Into our ring to dest. A full ring, or one whose receiver has not yet reset its side
+ * for our epochs: -EAGAIN at once, unless the caller may block (process context, no
+ * lock held), which then waits for room up to SEND_WAIT_MS.
  */
-static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *data, u32 len,
-		bool may_block)
+int kmsg_send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *data, u32 len,
+	      bool may_block)
 {
 	struct kmsg_link *l;
 	unsigned long irqflags, deadline = jiffies + msecs_to_jiffies(SEND_WAIT_MS);
@@ -254,9 +239,11 @@ static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *d
 			return -EHOSTDOWN;
 		ret = pcn_ring_send(&l->tx, type, flags, cookie, data, len);
 		spin_unlock_irqrestore(&l->tx_lock, irqflags);
+		if (ret == -ENOTCONN)
+			ret = -EAGAIN;	/* its side comes once it sees our epoch */
 		if (ret != -EAGAIN || !may_block)
 			break;
-		if (time_after(jiffies, deadline) || !l->up)
+		if (time_after(jiffies, deadline))
 			return -EHOSTDOWN;	/* it does not drain its ring */
 		usleep_range(10, 50);
 	}
@@ -269,196 +256,15 @@ static int send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *d
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len)
 {
 	might_sleep();
-	return send(dest, type, 0, 0, data, len, true);
+	return kmsg_send(dest, type, 0, 0, data, len, true);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_send);
 
 int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 len)
 {
-	return send(dest, type, 0, 0, data, len, false);
+	return kmsg_send(dest, type, 0, 0, data, len, false);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_send_nowait);
-
-#ifdef CONFIG_POPCORN_KMSG_TEST
-/*
- * Writes whole lines into our ring to dest as they are, bypassing every rule of the
- * send path: for the stress test's malformed messages (kmsg_stress.c) only.
- */
-int popcorn_kmsg_inject_raw(unsigned int dest, const void *lines, u32 nlines)
-{
-	struct kmsg_link *l;
-	unsigned long irqflags;
-	int ret;
-
-	if (!region || dest >= NR_KERNELS || dest == self)
-		return -EINVAL;
-	l = &links[dest];
-	if (!lock_tx(l, dest, &irqflags))
-		return -EHOSTDOWN;
-	ret = pcn_ring_send_raw(&l->tx, lines, nlines);
-	spin_unlock_irqrestore(&l->tx_lock, irqflags);
-	if (!ret)
-		notify(l, dest);
-	return ret;
-}
-
-/* How many messages from this peer our ring rejected as malformed. */
-u64 popcorn_kmsg_rejected(unsigned int peer)
-{
-	return peer < NR_KERNELS && peer != self ? READ_ONCE(links[peer].rx.malformed) : 0;
-}
-
-/* The next sequence number our ring to dest will carry (for a wrong one on purpose). */
-u32 popcorn_kmsg_tx_seq(unsigned int dest)
-{
-	return dest < NR_KERNELS && dest != self ? READ_ONCE(links[dest].tx.seq) : 0;
-}
-#endif
-
-/* Sends what waits in one peer's backlog, in order; false if some is still waiting. */
-static bool send_backlog(unsigned int peer)
-{
-	struct kmsg_link *l = &links[peer];
-	struct kmsg_deferred *d;
-	unsigned long irqflags;
-	bool up;
-	int ret;
-
-	for (;;) {
-		up = lock_tx(l, peer, &irqflags);
-		if (!up)
-			spin_lock_irqsave(&l->tx_lock, irqflags);
-		d = list_first_entry_or_null(&l->backlog, struct kmsg_deferred, node);
-		ret = -EHOSTDOWN;
-		if (d && up)
-			ret = pcn_ring_send(&l->tx, d->type, PCN_RING_F_REPLY, d->cookie, d->data,
-					    d->len);
-		if (d && ret == -EAGAIN) {
-			spin_unlock_irqrestore(&l->tx_lock, irqflags);
-			return false;
-		}
-		if (d) {
-			list_del(&d->node);
-			l->backlog_len--;
-			if (ret)
-				l->replies_dropped++;	/* it went down: nobody waits */
-		}
-		spin_unlock_irqrestore(&l->tx_lock, irqflags);
-		if (!d)
-			return true;
-		if (!ret)
-			notify(l, peer);
-		kfree(d);
-	}
-}
-
-static void kmsg_backlog_fn(struct work_struct *work)
-{
-	bool waiting = false;
-	unsigned int peer;
-
-	for (peer = 0; peer < NR_KERNELS; peer++)
-		if (peer != self && !list_empty_careful(&links[peer].backlog))
-			waiting |= !send_backlog(peer);
-	if (waiting)
-		schedule_delayed_work(&kmsg_backlog_work, msecs_to_jiffies(BACKLOG_RETRY_MS));
-}
-
-/* A reply that found no room: kept for the backlog's work, or dropped and counted. */
-static int defer_reply(unsigned int peer, u16 type, u32 cookie, const void *data, u32 len)
-{
-	struct kmsg_link *l = &links[peer];
-	struct kmsg_deferred *d = NULL;
-	unsigned long irqflags;
-
-	if (READ_ONCE(l->backlog_len) < BACKLOG_MAX)
-		d = kmalloc(struct_size(d, data, len), GFP_ATOMIC);
-	spin_lock_irqsave(&l->tx_lock, irqflags);
-	if (!d || l->backlog_len >= BACKLOG_MAX) {
-		l->replies_dropped++;
-		spin_unlock_irqrestore(&l->tx_lock, irqflags);
-		kfree(d);
-		return -ENOBUFS;
-	}
-	d->type = type;
-	d->cookie = cookie;
-	d->len = len;
-	memcpy(d->data, data, len);
-	list_add_tail(&d->node, &l->backlog);
-	l->backlog_len++;
-	l->replies_deferred++;
-	spin_unlock_irqrestore(&l->tx_lock, irqflags);
-	schedule_delayed_work(&kmsg_backlog_work, 0);
-	return 0;
-}
-
-/* Never waits: handlers answer from softirq context, with the receive lock held. */
-int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32 len)
-{
-	unsigned int peer = request->from;
-	int ret;
-
-	if (!request->request)
-		return -EINVAL;
-	/* Behind a backlog, a reply waits its turn: the requester sees them in order. */
-	if (peer < NR_KERNELS && peer != self && !list_empty_careful(&links[peer].backlog))
-		ret = -EAGAIN;
-	else
-		ret = send(peer, request->type, PCN_RING_F_REPLY, request->cookie, data, len,
-			   false);
-	if (ret == -EAGAIN)
-		ret = defer_reply(peer, request->type, request->cookie, data, len);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(popcorn_kmsg_reply);
-
-/*
- * Test code that a peer can start here (stress, fan-in, a mode switch) runs only if
- * this kernel was booted with popcorn_kmsg.test=1; otherwise the request is answered
- * with -EPERM. True if the request was refused.
- */
-bool popcorn_kmsg_test_refused(const struct popcorn_kmsg *request)
-{
-	int ret = -EPERM;
-
-	if (IS_ENABLED(CONFIG_POPCORN_KMSG_TEST) && test_opt_in)
-		return false;
-	if (request->request)
-		popcorn_kmsg_reply(request, &ret, sizeof(ret));
-	return true;
-}
-
-#ifdef CONFIG_POPCORN_KMSG_TEST
-/* Tests only: leave a peer's messages unread (true), or read them again (false). */
-void popcorn_kmsg_test_hold_rx(unsigned int peer, bool hold)
-{
-	if (peer < NR_KERNELS && peer != self) {
-		WRITE_ONCE(links[peer].test_hold_rx, hold);
-		if (!hold)
-			queue_work(system_bh_highpri_wq, &kmsg_rx_work);
-	}
-}
-
-/*
- * Tests only: a request that nobody waits for (its reply matches no pending
- * request), without waiting for room: -EAGAIN when the ring is full.
- */
-int popcorn_kmsg_test_request_nowait(unsigned int dest, u16 type, const void *data, u32 len)
-{
-	return send(dest, type, PCN_RING_F_REQUEST, U32_MAX, data, len, false);
-}
-#endif
-
-/* The primary, stopping a secondary: its peers see it down before its CPUs stop. */
-void popcorn_kmsg_kernel_stopped(unsigned int kernel)
-{
-	if (!region || self != 0 || !kernel || kernel >= NR_KERNELS)
-		return;
-	/* Its epoch stays: the next kernel there starts from it, and peers resync. */
-	WRITE_ONCE(record(kernel)->magic, RECORD_STOPPED);
-	WRITE_ONCE(links[kernel].up, false);
-	smp_mb();	/* stopped before its CPUs get INIT */
-}
 
 int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler)
 {
@@ -467,6 +273,30 @@ int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler)
 	return cmpxchg(&handlers[type], NULL, handler) ? -EBUSY : 0;
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_register);
+
+/* An ioctl of /dev/popcorn_kmsg that code above the transport serves. */
+int popcorn_kmsg_register_ioctl(unsigned int cmd, popcorn_kmsg_ioctl_t fn)
+{
+	unsigned int i;
+	int ret = -ENOSPC;
+
+	spin_lock(&ioctls_lock);
+	for (i = 0; i < MAX_IOCTLS; i++) {
+		if (ioctls[i].cmd == cmd) {
+			ret = -EBUSY;
+			break;
+		}
+		if (!ioctls[i].fn) {
+			WRITE_ONCE(ioctls[i].cmd, cmd);
+			/* The command before the function that marks the entry used. */
+			smp_store_release(&ioctls[i].fn, fn);
+			ret = 0;
+			break;
+		}
+	}
+	spin_unlock(&ioctls_lock);
+	return ret;
+}
 
 int popcorn_kmsg_self(void)
 {
@@ -481,76 +311,85 @@ bool popcorn_kmsg_peer_up(unsigned int kernel)
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_up);
 
-/* A reply: hand it to the request waiting for it, if any still is. */
-static void deliver_reply(const struct pcn_ring_hdr *hdr, const void *data)
+/* The peer's epoch now (0: not running), for code that must tell its restarts apart. */
+u32 popcorn_kmsg_peer_epoch(unsigned int kernel)
 {
-	unsigned int slot = hdr->cookie % MAX_PENDING;
-	struct kmsg_pending *p = &pending[slot];
-	unsigned long flags;
+	return region && kernel < NR_KERNELS && kernel != self ? peer_epoch(kernel) : 0;
+}
+EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_epoch);
 
-	spin_lock_irqsave(&pending_lock, flags);
-	if (p->busy && p->cookie == hdr->cookie && p->dest == hdr->sender &&
-	    p->result == -EINPROGRESS) {
-		p->result = min(hdr->len, p->max);
-		memcpy(p->buf, data, p->result);
-		complete(&p->done);
-	}
-	spin_unlock_irqrestore(&pending_lock, flags);
+/* The primary, stopping a secondary: its peers see it down before its CPUs stop. */
+void popcorn_kmsg_kernel_stopped(unsigned int kernel)
+{
+	if (!region || self != 0 || !kernel || kernel >= NR_KERNELS)
+		return;
+	/* Its epoch stays: the next kernel there starts from it, and peers resync. */
+	WRITE_ONCE(record(kernel)->magic, RECORD_STOPPED);
+	WRITE_ONCE(links[kernel].up, false);
+	smp_mb();	/* stopped before its CPUs get INIT */
 }
 
-static void dispatch(const struct pcn_ring_hdr *hdr, const void *data)
+/* A message at our tail: a reply goes straight to its waiter, the rest to a handler. */
+static void dispatch(struct kmsg_link *l, const struct pcn_ring_msg *m)
 {
 	struct popcorn_kmsg msg = {
-		.from = hdr->sender, .type = hdr->type, .cookie = hdr->cookie,
-		.request = hdr->flags & PCN_RING_F_REQUEST, .data = data, .len = hdr->len,
+		.from = m->sender, .type = m->type, .cookie = m->cookie,
+		.request = m->flags & PCN_RING_F_REQUEST, .data = l->rx_buf, .len = m->len,
 	};
 	popcorn_kmsg_handler_t handler;
 
-	if (hdr->flags & PCN_RING_F_REPLY) {
-		deliver_reply(hdr, data);
+	if (m->flags & PCN_RING_F_REPLY) {
+		kmsg_deliver_reply(m);	/* copied once, from the ring into the waiter's buffer */
 		return;
 	}
-	handler = READ_ONCE(handlers[hdr->type]);
-	if (handler)
-		handler(&msg);
+	handler = READ_ONCE(handlers[m->type]);
+	if (!handler)
+		return;
+	memcpy(l->rx_buf, m->data, m->len);	/* read once: the handler sees our copy */
+	handler(&msg);
 }
 
 /*
  * Work from this peer? A hint without the lock, for pollers that pass here millions
- * of times with nothing: a new epoch, or a head we have not reached. It reads the
- * shared ring itself, never rx.sh, which a resync rewrites under the lock.
+ * of times with nothing: a new epoch, or a written slot at our tail.
  */
 static bool rx_hint(unsigned int peer, u32 epoch)
 {
 	const struct kmsg_link *l = &links[peer];
 
-	return READ_ONCE(l->rx_epoch) != epoch ||
-	       READ_ONCE(ring(peer, self)->head) != READ_ONCE(l->rx.tail);
+	return READ_ONCE(l->rx_epoch) != epoch || !pcn_ring_empty(&l->rx);
 }
 
 /* Drains up to budget messages from one peer; returns how many were taken. */
 static int drain_peer(unsigned int peer, int budget)
 {
 	struct kmsg_link *l = &links[peer];
-	struct pcn_ring_hdr hdr;
+	struct pcn_ring_msg m;
 	u32 epoch = peer_epoch(peer);
 	int done = 0, ret;
 
-	if (!epoch || READ_ONCE(l->test_hold_rx) || !rx_hint(peer, epoch) ||
+	if (!epoch || READ_ONCE(l->hold_rx) || !rx_hint(peer, epoch) ||
 	    !spin_trylock(&l->rx_lock))
 		return 0;
 	if (epoch != l->rx_epoch)
 		resync_rx(l, peer, epoch);
 	while (done < budget) {
-		ret = pcn_ring_recv(&l->rx, &hdr, l->rx_buf);
+		ret = pcn_ring_peek(&l->rx, &m);
 		if (!ret)
 			break;
 		done++;
-		if (ret > 0)
-			dispatch(&hdr, l->rx_buf);
+		if (ret > 0) {
+			dispatch(l, &m);
+			pcn_ring_consume(&l->rx);
+		}
 	}
 	spin_unlock(&l->rx_lock);
 	return done;
+}
+
+int kmsg_drain_peer(unsigned int peer)
+{
+	return peer < NR_KERNELS && peer != self ? drain_peer(peer, BUDGET) : 0;
 }
 
 /* One pass over every peer; true if some ring may still hold messages. */
@@ -575,7 +414,7 @@ static bool rings_empty(void)
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		u32 epoch = peer_epoch(peer);
 
-		if (peer == self || !links[peer].rx_buf || !epoch || READ_ONCE(links[peer].test_hold_rx))
+		if (peer == self || !links[peer].rx_buf || !epoch || READ_ONCE(links[peer].hold_rx))
 			continue;
 		if (rx_hint(peer, epoch))
 			return false;
@@ -621,7 +460,12 @@ static int kmsg_poll_thread(void *unused)
 	return 0;
 }
 
-static int set_mode(u32 new_mode)
+u32 kmsg_mode(void)
+{
+	return READ_ONCE(mode);
+}
+
+int kmsg_set_mode(u32 new_mode)
 {
 	static DEFINE_MUTEX(mode_lock);
 	struct task_struct *t;
@@ -648,127 +492,20 @@ static int set_mode(u32 new_mode)
 	return 0;
 }
 
-int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,
-			 void *reply, u32 reply_len, unsigned int timeout_ms)
+/*
+ * A peer that restarted waits for our side of its ring to us before it sends: reset
+ * it here too, not only when a message makes us drain.
+ */
+static void resync_restarted(unsigned int peer, u32 epoch)
 {
-	unsigned long flags, deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	struct kmsg_pending *p = NULL;
-	unsigned int i;
-	u32 cookie = 0;
-	int ret;
+	struct kmsg_link *l = &links[peer];
 
-	might_sleep();
-	spin_lock_irqsave(&pending_lock, flags);
-	for (i = 0; i < MAX_PENDING && !p; i++) {
-		cookie = next_cookie++;
-		if (!pending[cookie % MAX_PENDING].busy)
-			p = &pending[cookie % MAX_PENDING];
-	}
-	if (p) {
-		p->busy = true;
-		p->dest = dest;
-		p->cookie = cookie;
-		p->buf = reply;
-		p->max = reply_len;
-		p->result = -EINPROGRESS;
-		reinit_completion(&p->done);
-	}
-	spin_unlock_irqrestore(&pending_lock, flags);
-	if (!p)
-		return -EBUSY;
-
-	ret = send(dest, type, PCN_RING_F_REQUEST, cookie, data, len, true);
-	while (!ret && READ_ONCE(p->result) == -EINPROGRESS) {
-		if (time_after(jiffies, deadline)) {
-			ret = -ETIMEDOUT;
-		} else if (!READ_ONCE(links[dest].up) && time_after(jiffies, links[dest].last_change +
-					msecs_to_jiffies(PEER_TIMEOUT_MS))) {
-			ret = -EHOSTDOWN;	/* not waited on forever */
-		} else if (READ_ONCE(mode) == POPCORN_KMSG_MODE_POLL) {
-			drain_peer(dest, BUDGET);	/* the answer comes on our ring */
-			cpu_relax();
-			cond_resched();
-		} else {
-			wait_for_completion_timeout(&p->done, msecs_to_jiffies(HEARTBEAT_MS));
-		}
-	}
-	spin_lock_irqsave(&pending_lock, flags);
-	if (!ret)
-		ret = p->result;
-	p->result = -ECANCELED;	/* a late reply finds nobody */
-	p->busy = false;
-	spin_unlock_irqrestore(&pending_lock, flags);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(popcorn_kmsg_request);
-
-static void handle_checkin(const struct popcorn_kmsg *msg)
-{
-	pr_info("kernel %u checked in\n", msg->from);
-}
-
-static void handle_echo(const struct popcorn_kmsg *msg)
-{
-	if (msg->request)
-		popcorn_kmsg_reply(msg, msg->data, msg->len);
-}
-
-static void handle_sink(const struct popcorn_kmsg *msg)
-{
-	atomic64_add(msg->len, &sunk);
-}
-
-static void handle_sync(const struct popcorn_kmsg *msg)
-{
-	if (msg->request)
-		popcorn_kmsg_reply(msg, NULL, 0);
-}
-
-/* Switching starts or stops a thread, which softirq context cannot do: a work item. */
-static struct {
-	struct work_struct work;
-	struct popcorn_kmsg request;	/* data is not kept: the mode is copied */
-	u32 mode;
-	bool busy;
-} mode_switch;
-
-static void mode_switch_fn(struct work_struct *work)
-{
-	int ret = set_mode(mode_switch.mode);
-
-	popcorn_kmsg_reply(&mode_switch.request, &ret, sizeof(ret));
-	WRITE_ONCE(mode_switch.busy, false);
-}
-
-static void handle_set_mode(const struct popcorn_kmsg *msg)
-{
-	int ret = -EINVAL;
-
-	if (!msg->request || popcorn_kmsg_test_refused(msg))
+	if (!epoch || epoch == READ_ONCE(l->rx_epoch))
 		return;
-	if (msg->len != sizeof(u32) || READ_ONCE(mode_switch.busy)) {
-		ret = msg->len != sizeof(u32) ? -EINVAL : -EBUSY;
-		popcorn_kmsg_reply(msg, &ret, sizeof(ret));
-		return;
-	}
-	mode_switch.busy = true;
-	mode_switch.request = *msg;
-	mode_switch.request.data = NULL;
-	memcpy(&mode_switch.mode, msg->data, sizeof(u32));
-	schedule_work(&mode_switch.work);
-}
-
-static int set_kernel_mode(const struct popcorn_kmsg_set_mode *m)
-{
-	int ret, answer;
-
-	if (m->kernel == U32_MAX || m->kernel == self)	/* U32_MAX: this kernel */
-		return set_mode(m->mode);
-	ret = popcorn_kmsg_request(m->kernel, POPCORN_KMSG_SET_MODE, &m->mode, sizeof(m->mode),
-				   &answer, sizeof(answer), 5000);
-	if (ret < 0)
-		return ret;
-	return ret == sizeof(answer) ? answer : -EPROTO;
+	spin_lock_bh(&l->rx_lock);
+	if (epoch != l->rx_epoch)
+		resync_rx(l, peer, epoch);
+	spin_unlock_bh(&l->rx_lock);
 }
 
 /* Heartbeat, and which peers are alive: a peer is down when its heartbeat stops. */
@@ -780,20 +517,23 @@ static void kmsg_heartbeat_fn(struct work_struct *work)
 	WRITE_ONCE(me->heartbeat, READ_ONCE(me->heartbeat) + 1);
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		struct kmsg_link *l = &links[peer];
+		u32 epoch;
 		u64 beat;
 
 		if (peer == self)
 			continue;
-		beat = peer_epoch(peer) ? READ_ONCE(record(peer)->heartbeat) : l->last_heartbeat;
+		epoch = peer_epoch(peer);
+		resync_restarted(peer, epoch);
+		beat = epoch ? READ_ONCE(record(peer)->heartbeat) : l->last_heartbeat;
 		if (beat != l->last_heartbeat) {
 			l->last_heartbeat = beat;
 			l->last_change = jiffies;
 			if (!l->up) {
 				WRITE_ONCE(l->up, true);
-				pr_info("kernel %u is up (epoch %u)\n", peer, peer_epoch(peer));
+				pr_info("kernel %u is up (epoch %u)\n", peer, epoch);
 			}
 		} else if (l->up && time_after(jiffies, l->last_change +
-					       msecs_to_jiffies(PEER_TIMEOUT_MS))) {
+					       msecs_to_jiffies(KMSG_PEER_TIMEOUT_MS))) {
 			WRITE_ONCE(l->up, false);
 			pr_warn("kernel %u stopped answering\n", peer);
 		}
@@ -801,51 +541,80 @@ static void kmsg_heartbeat_fn(struct work_struct *work)
 	/* Also the safety net for a lost IPI. */
 	if (READ_ONCE(mode) == POPCORN_KMSG_MODE_IPI && !rings_empty())
 		queue_work(system_bh_highpri_wq, &kmsg_rx_work);
-	schedule_delayed_work(&kmsg_heartbeat_work, msecs_to_jiffies(HEARTBEAT_MS));
+	schedule_delayed_work(&kmsg_heartbeat_work, msecs_to_jiffies(KMSG_HEARTBEAT_MS));
 }
 
-static int bench(struct popcorn_kmsg_bench *b, bool stream)
+#ifdef CONFIG_POPCORN_KMSG_TEST
+/*
+ * Writes a slot into our ring to dest as it is, its lap word xor lap_xor, bypassing
+ * every rule of the send path: for the stress test's malformed messages only.
+ */
+int kmsg_inject_raw(unsigned int dest, const struct pcn_ring_slot *slot, u64 lap_xor)
 {
-	u64 __user *samples = u64_to_user_ptr(b->samples);
-	u64 start, t0, t;
-	u8 *buf;
-	u32 i;
-	int ret = 0;
+	struct kmsg_link *l;
+	unsigned long irqflags;
+	int ret;
 
-	if (b->flags || b->len > POPCORN_KMSG_MAX_PAYLOAD || !b->count)
+	if (!region || dest >= NR_KERNELS || dest == self)
 		return -EINVAL;
-	buf = kmalloc(POPCORN_KMSG_MAX_PAYLOAD, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	memset(buf, 0x5a, b->len);
-	start = ktime_get_ns();
-	for (i = 0; i < b->count && ret >= 0; i++) {
-		t0 = ktime_get_ns();
-		if (stream) {
-			ret = popcorn_kmsg_send(b->peer, POPCORN_KMSG_SINK, buf, b->len);
-			continue;
-		}
-		ret = popcorn_kmsg_request(b->peer, POPCORN_KMSG_ECHO, buf, b->len, buf,
-					   POPCORN_KMSG_MAX_PAYLOAD, 5000);
-		t = ktime_get_ns() - t0;
-		if (ret >= 0 && ret != b->len)
-			ret = -EPROTO;
-		if (ret >= 0 && samples && put_user(t, samples + i))
-			ret = -EFAULT;
-		if (!(i & 63))
-			cond_resched();
-	}
-	if (stream && ret >= 0)
-		ret = popcorn_kmsg_request(b->peer, POPCORN_KMSG_SYNC, NULL, 0, NULL, 0, 10000);
-	b->elapsed_ns = ktime_get_ns() - start;
-	kfree(buf);
-	return ret < 0 ? ret : 0;
+	l = &links[dest];
+	if (!lock_tx(l, dest, &irqflags))
+		return -EHOSTDOWN;
+	ret = pcn_ring_send_raw(&l->tx, slot, pcn_ring_next_lap(&l->tx) ^ lap_xor);
+	spin_unlock_irqrestore(&l->tx_lock, irqflags);
+	if (!ret)
+		notify(l, dest);
+	return ret == -ENOTCONN ? -EAGAIN : ret;
 }
+
+/*
+ * Sends len bytes whose first four the transport fills, under the ring's lock, with
+ * the epoch of dest that the ring was reset for: what a test above the layer compares
+ * with the receiver's own, to catch a message that outlived a restart.
+ */
+int kmsg_send_epoch_tagged(unsigned int dest, u16 type, void *data, u32 len)
+{
+	struct kmsg_link *l;
+	unsigned long irqflags;
+	int ret;
+
+	if (!region || dest >= NR_KERNELS || dest == self || len < sizeof(u32) ||
+	    len > POPCORN_KMSG_MAX_PAYLOAD)
+		return -EINVAL;
+	l = &links[dest];
+	if (!lock_tx(l, dest, &irqflags))
+		return -EHOSTDOWN;
+	memcpy(data, &l->tx_epoch, sizeof(u32));
+	ret = pcn_ring_send(&l->tx, type, 0, 0, data, len);
+	spin_unlock_irqrestore(&l->tx_lock, irqflags);
+	if (!ret)
+		notify(l, dest);
+	return ret == -ENOTCONN ? -EAGAIN : ret;
+}
+
+/* How many slots from this peer our ring rejected as malformed. */
+u64 kmsg_rejected(unsigned int peer)
+{
+	return peer < NR_KERNELS && peer != self ? READ_ONCE(links[peer].rx.malformed) : 0;
+}
+
+/* Leave a peer's messages unread (true), or read them again (false). */
+void kmsg_hold_rx(unsigned int peer, bool hold)
+{
+	if (peer < NR_KERNELS && peer != self) {
+		WRITE_ONCE(links[peer].hold_rx, hold);
+		if (!hold)
+			queue_work(system_bh_highpri_wq, &kmsg_rx_work);
+	}
+}
+#endif
 
 static long pkmsg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct popcorn_kmsg_bench b;
 	struct popcorn_kmsg_set_mode m;
+	popcorn_kmsg_ioctl_t fn;
+	unsigned int i;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
@@ -855,26 +624,24 @@ static long pkmsg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case POPCORN_KMSG_IOC_STREAM:
 		if (copy_from_user(&b, (void __user *)arg, sizeof(b)))
 			return -EFAULT;
-		ret = bench(&b, cmd == POPCORN_KMSG_IOC_STREAM);
+		ret = kmsg_bench(&b, cmd == POPCORN_KMSG_IOC_STREAM);
 		if (copy_to_user((void __user *)arg, &b, sizeof(b)))
 			return -EFAULT;
 		return ret;
-#ifdef CONFIG_POPCORN_KMSG_TEST
-	case POPCORN_KMSG_IOC_STRESS:
-	case POPCORN_KMSG_IOC_STRESS_STATS:
-		return popcorn_kmsg_stress_ioctl(cmd, (void __user *)arg);
-	case POPCORN_KMSG_IOC_FANIN:
-		return popcorn_kmsg_fanin_ioctl((void __user *)arg);
-	case POPCORN_KMSG_IOC_FLOOD:
-		return popcorn_kmsg_flood_ioctl((void __user *)arg);
-#endif
 	case POPCORN_KMSG_IOC_MODE:
 		if (copy_from_user(&m, (void __user *)arg, sizeof(m)))
 			return -EFAULT;
-		return set_kernel_mode(&m);
-	default:
-		return -ENOTTY;
+		if (m.kernel == U32_MAX || m.kernel == self)	/* U32_MAX: this kernel */
+			return kmsg_set_mode(m.mode);
+		break;	/* another kernel's: test code (kmsg_test.c) */
 	}
+	for (i = 0; i < MAX_IOCTLS; i++) {
+		/* Pairs with popcorn_kmsg_register_ioctl(): then cmd is the entry's. */
+		fn = smp_load_acquire(&ioctls[i].fn);
+		if (fn && READ_ONCE(ioctls[i].cmd) == cmd)
+			return fn(cmd, (void __user *)arg);
+	}
+	return -ENOTTY;
 }
 
 static const struct file_operations pkmsg_fops = {
@@ -892,19 +659,19 @@ static int pkmsg_show(struct seq_file *m, void *v)
 {
 	unsigned int peer;
 
-	seq_printf(m, "self %d mode %s ipis_received %llu sunk_bytes %lld\n", self,
-		   mode == POPCORN_KMSG_MODE_POLL ? "poll" : "ipi", ipis_received,
-		   atomic64_read(&sunk));
-	seq_puts(m, "peer up epoch sent received malformed resyncs full bad_tail ipis_sent replies_deferred replies_dropped\n");
+	seq_printf(m, "self %d mode %s ipis_received %llu epoch %u\n", self,
+		   mode == POPCORN_KMSG_MODE_POLL ? "poll" : "ipi", ipis_received, my_epoch);
+	seq_puts(m, "peer up epoch sent received malformed full bad_tail ipis_sent replies_deferred replies_dropped\n");
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		const struct kmsg_link *l = &links[peer];
 
 		if (peer == self || !peer_epoch(peer))
 			continue;
-		seq_printf(m, "%u %d %u %llu %llu %llu %llu %llu %llu %llu %llu %llu\n", peer, l->up,
+		seq_printf(m, "%u %d %u %llu %llu %llu %llu %llu %llu", peer, l->up,
 			   peer_epoch(peer), l->tx.sent, l->rx.received, l->rx.malformed,
-			   l->rx.resyncs, l->tx.full, l->tx.bad_tail, l->ipis_sent,
-			   l->replies_deferred, l->replies_dropped);
+			   l->tx.full, l->tx.bad_tail, l->ipis_sent);
+		kmsg_rpc_show(m, peer);
+		seq_putc(m, '\n');
 	}
 	return 0;
 }
@@ -955,7 +722,7 @@ static int __init popcorn_kmsg_init(void)
 {
 	struct kmsg_record *me;
 	unsigned int peer;
-	u32 epoch;
+	u32 magic;
 	int ret;
 
 	BUILD_BUG_ON(sizeof(struct kmsg_record) > 128 || NR_KERNELS * 128 > TARGETS_OFFSET ||
@@ -965,42 +732,37 @@ static int __init popcorn_kmsg_init(void)
 		pr_err("no messaging: %d\n", ret);
 		return ret;
 	}
+	me = record(self);
+	magic = READ_ONCE(me->magic);
+	my_epoch = magic == RECORD_MAGIC || magic == RECORD_STOPPED ? READ_ONCE(me->epoch) + 1 : 1;
 	for (peer = 0; peer < NR_KERNELS; peer++) {
-		spin_lock_init(&links[peer].tx_lock);
-		spin_lock_init(&links[peer].rx_lock);
-		INIT_LIST_HEAD(&links[peer].backlog);
+		struct kmsg_link *l = &links[peer];
+
+		spin_lock_init(&l->tx_lock);
+		spin_lock_init(&l->rx_lock);
 		if (peer == self)
 			continue;
-		links[peer].rx_buf = kmalloc(POPCORN_KMSG_MAX_PAYLOAD, GFP_KERNEL);
-		if (!links[peer].rx_buf)
+		l->rx_buf = kmalloc(POPCORN_KMSG_MAX_PAYLOAD, GFP_KERNEL);
+		if (!l->rx_buf)
 			return -ENOMEM;
-		/* Our rings with this peer start empty; it resets its side on our new epoch. */
-		pcn_ring_reset(ring(self, peer));
-		pcn_ring_reset(ring(peer, self));
+		if (pcn_ring_tx_init(&l->tx, ring(self, peer), &geometry, self) ||
+		    pcn_ring_rx_init(&l->rx, ring(peer, self), &geometry, peer,
+				     POPCORN_KMSG_NR_TYPES, POPCORN_KMSG_MAX_PAYLOAD))
+			return -EINVAL;
+		/* Our side of its ring to us, before it can see our new epoch. */
+		if (peer_epoch(peer))
+			resync_rx(l, peer, peer_epoch(peer));
 	}
-	for (peer = 0; peer < MAX_PENDING; peer++)
-		init_completion(&pending[peer].done);
-	popcorn_kmsg_register(POPCORN_KMSG_CHECKIN, handle_checkin);
-	popcorn_kmsg_register(POPCORN_KMSG_ECHO, handle_echo);
-	popcorn_kmsg_register(POPCORN_KMSG_SINK, handle_sink);
-	popcorn_kmsg_register(POPCORN_KMSG_SYNC, handle_sync);
-	popcorn_kmsg_register(POPCORN_KMSG_SET_MODE, handle_set_mode);
-	INIT_WORK(&mode_switch.work, mode_switch_fn);
+	kmsg_rpc_init();
 
-	me = record(self);
-	epoch = READ_ONCE(me->magic) == RECORD_MAGIC || READ_ONCE(me->magic) == RECORD_STOPPED ?
-		READ_ONCE(me->epoch) + 1 : 1;
 	WRITE_ONCE(me->kernel_id, self);
 	WRITE_ONCE(me->apic_id, cpu_physical_id(0));	/* the boot CPU takes the IPIs */
 	WRITE_ONCE(me->irq_wanted, 1);
 	WRITE_ONCE(me->magic, RECORD_MAGIC);
-	smp_store_release(&me->epoch, epoch);	/* after the ring resets */
+	smp_store_release(&me->epoch, my_epoch);	/* after our sides of the rings */
 	kmsg_heartbeat_fn(NULL);
-	for (peer = 0; peer < NR_KERNELS; peer++)
-		if (peer != self && peer_epoch(peer))
-			popcorn_kmsg_send_nowait(peer, POPCORN_KMSG_CHECKIN, &epoch, sizeof(epoch));
-	pr_info("kernel %d, epoch %u, region %pa (%lu KiB), IPIs to APIC ID %u\n", self, epoch,
-		&region_phys, REGION_SIZE >> 10, me->apic_id);
+	pr_info("kernel %d, epoch %u, region %pa (%lu KiB), IPIs to APIC ID %u\n", self,
+		my_epoch, &region_phys, REGION_SIZE >> 10, me->apic_id);
 	if (!proc_create_single("popcorn_kmsg", 0444, NULL, pkmsg_show))
 		return -ENOMEM;
 	return misc_register(&pkmsg_dev);

@@ -124,7 +124,7 @@ static int ask(unsigned int kernel, u16 type, const void *data, u32 len, void *a
 	return ret == answer_len ? 0 : -EPROTO;
 }
 
-int popcorn_kmsg_fanin_ioctl(void __user *arg)
+static long fanin_ioctl(unsigned int cmd, void __user *arg)
 {
 	unsigned long deadline = jiffies + FANIN_WAIT_S * HZ;
 	struct fanin_result r[PEERS] = { 0 };
@@ -180,6 +180,6 @@ static int __init kmsg_fanin_init(void)
 	INIT_WORK(&fanin.work, fanin_fn);
 	popcorn_kmsg_register(POPCORN_KMSG_FANIN_START, handle_start);
 	popcorn_kmsg_register(POPCORN_KMSG_FANIN_RESULT, handle_result);
-	return 0;
+	return popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_FANIN, fanin_ioctl);
 }
 late_initcall_sync(kmsg_fanin_init);

@@ -11,17 +11,19 @@
 #define pr_fmt(fmt) "popcorn kmsg flood: " fmt
 
 #include <linux/delay.h>
+#include <linux/init.h>
 #include <linux/jiffies.h>
 #include <linux/popcorn_kmsg.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 
+#include "kmsg.h"
 #include "popcorn.h"
 
 #define FLOOD_MAX_MS	60000
 #define FLOOD_PAYLOAD	8
 
-int popcorn_kmsg_flood_ioctl(void __user *arg)
+static long flood_ioctl(unsigned int cmd, void __user *arg)
 {
 	static const u8 payload[FLOOD_PAYLOAD];
 	struct popcorn_kmsg_flood f;
@@ -38,7 +40,7 @@ int popcorn_kmsg_flood_ioctl(void __user *arg)
 	f.sent = 0;
 	f.full = 0;
 	pr_info("flooding kernel %u for %u ms, its messages unread\n", f.peer, f.ms);
-	popcorn_kmsg_test_hold_rx(f.peer, true);
+	kmsg_hold_rx(f.peer, true);
 	deadline = jiffies + msecs_to_jiffies(f.ms);
 	while (time_before(jiffies, deadline)) {
 		ret = popcorn_kmsg_test_request_nowait(f.peer, POPCORN_KMSG_ECHO, payload,
@@ -53,10 +55,16 @@ int popcorn_kmsg_flood_ioctl(void __user *arg)
 		}
 		cond_resched();
 	}
-	popcorn_kmsg_test_hold_rx(f.peer, false);
+	kmsg_hold_rx(f.peer, false);
 	pr_info("sent %llu requests to kernel %u, found its ring full %llu times\n", f.sent,
 		f.peer, f.full);
 	if (ret && ret != -EAGAIN)
 		return ret;
 	return copy_to_user(arg, &f, sizeof(f)) ? -EFAULT : 0;
 }
+
+static int __init kmsg_flood_init(void)
+{
+	return popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_FLOOD, flood_ioctl);
+}
+late_initcall_sync(kmsg_flood_init);

@@ -5,7 +5,7 @@
  * Every kernel that is up sends count messages of random sizes to every other one.
  * Each payload carries the test's own sequence number, its length and a checksum,
  * which the receiving handler checks itself: the layer's own counters are not
- * trusted. Between them, each sender writes malformed messages as raw lines into its
+ * trusted. Between them, each sender writes malformed messages as raw slots into its
  * ring to each peer, bypassing the send path, and the receiving ring must reject
  * every one. One kernel starts the test everywhere in two phases (all reset, then
  * all go), so that no message arrives at a kernel that has not reset yet.
@@ -20,8 +20,8 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
+#include "kmsg.h"
 #include "popcorn.h"
-#include "ring.h"
 
 #define PEERS		POPCORN_KMSG_STRESS_PEERS
 #define SMALL_MAX	512	/* most messages; one in 16 is up to the largest */
@@ -68,54 +68,43 @@ static u64 xorshift(u64 *x)
 	return *x;
 }
 
-/* One raw line that the receiving ring must reject: kind picks what is wrong. */
-static void malformed_line(u8 line[PCN_RING_LINE], unsigned int dest, u64 kind)
+/* One raw slot that the receiving ring must reject: kind picks what is wrong. */
+static u64 malformed_slot(struct pcn_ring_slot *slot, u64 kind)
 {
-	struct pcn_ring_hdr *h = (struct pcn_ring_hdr *)line;
-	int self = popcorn_kmsg_self();
-
-	memset(line, 0, PCN_RING_LINE);
-	h->magic = PCN_RING_MAGIC;
-	h->sender = self;
-	h->type = POPCORN_KMSG_STRESS;
-	h->lines = 1;
-	h->len = 8;
-	h->seq = popcorn_kmsg_tx_seq(dest);
-	switch (kind % 8) {
+	memset(slot, 0, sizeof(*slot));
+	slot->sender = popcorn_kmsg_self();
+	slot->type = POPCORN_KMSG_STRESS;
+	slot->len = 8;
+	switch (kind % 6) {
 	case 0:
-		h->magic ^= 0xffff;
+		slot->sender ^= 0x80;
 		break;
 	case 1:
-		h->lines = 0;
+		slot->type = POPCORN_KMSG_NR_TYPES;
 		break;
 	case 2:
-		h->lines = 0xffff;
+		slot->len = POPCORN_KMSG_MAX_PAYLOAD + 1;
 		break;
 	case 3:
-		h->sender = self ^ 0x80;
+		slot->flags = 0x80;
 		break;
 	case 4:
-		h->type = POPCORN_KMSG_NR_TYPES;
-		break;
-	case 5:
-		h->len = 200;		/* more than its one line holds */
-		break;
-	case 6:
-		h->seq += 1000;
+		slot->len = 200;	/* a data block far beyond what it may have written */
+		slot->data = U32_MAX / 2;
 		break;
 	default:
-		h->flags = 0x80;
-		break;
+		return 1ULL << 40;	/* a lap word of another pair of epochs */
 	}
+	return 0;
 }
 
 static void inject(unsigned int dest)
 {
-	u8 line[PCN_RING_LINE];
+	struct pcn_ring_slot slot;
+	u64 lap_xor = malformed_slot(&slot, st.injected[dest]);
 	int ret, tries = 0;
 
-	malformed_line(line, dest, st.injected[dest]);
-	while ((ret = popcorn_kmsg_inject_raw(dest, line, 1)) == -EAGAIN && tries++ < 100000)
+	while ((ret = kmsg_inject_raw(dest, &slot, lap_xor)) == -EAGAIN && tries++ < 100000)
 		usleep_range(10, 50);
 	if (!ret)
 		st.injected[dest]++;
@@ -251,7 +240,7 @@ static void fill_stats(struct popcorn_kmsg_stress_stats *s)
 	memcpy(s->duplicated, st.duplicated, sizeof(s->duplicated));
 	memcpy(s->corrupted, st.corrupted, sizeof(s->corrupted));
 	for (peer = 0; peer < PEERS; peer++)
-		s->rejected[peer] = popcorn_kmsg_rejected(peer);
+		s->rejected[peer] = kmsg_rejected(peer);
 }
 
 static void handle_stats(const struct popcorn_kmsg *msg)
@@ -292,7 +281,7 @@ static int stress_start_all(const struct popcorn_kmsg_stress *params)
 	return 0;
 }
 
-int popcorn_kmsg_stress_ioctl(unsigned int cmd, void __user *arg)
+static long stress_ioctl(unsigned int cmd, void __user *arg)
 {
 	struct popcorn_kmsg_stress_stats stats;
 	struct popcorn_kmsg_stress params;
@@ -325,6 +314,7 @@ static int __init kmsg_stress_init(void)
 	popcorn_kmsg_register(POPCORN_KMSG_STRESS, handle_stress);
 	popcorn_kmsg_register(POPCORN_KMSG_STRESS_START, handle_start);
 	popcorn_kmsg_register(POPCORN_KMSG_STRESS_STATS, handle_stats);
-	return 0;
+	popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_STRESS, stress_ioctl);
+	return popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_STRESS_STATS, stress_ioctl);
 }
 late_initcall_sync(kmsg_stress_init);

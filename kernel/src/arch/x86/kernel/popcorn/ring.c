@@ -10,183 +10,333 @@
 
 #include "ring.h"
 
-void pcn_ring_reset(struct pcn_ring_shared *sh)
+#define MAX_SLOTS	65536
+#define MAX_DATA	(1U << 20)
+
+static bool power_of_two(u32 n, u32 min, u32 max)
 {
-	WRITE_ONCE(sh->head, 0);
-	WRITE_ONCE(sh->tail, 0);
-	smp_wmb();	/* empty before whatever announces the ring (an epoch) */
+	return n >= min && n <= max && !(n & (n - 1));
 }
 
-static bool valid_size(u32 nlines)
+static bool valid_geometry(const struct pcn_ring_geometry *g)
 {
-	return nlines >= 4 && !(nlines & (nlines - 1)) && nlines <= 0xffff;
+	return power_of_two(g->nslots, 4, MAX_SLOTS) && power_of_two(g->ndata, 2, MAX_DATA);
 }
 
-int pcn_ring_tx_init(struct pcn_ring_tx *tx, struct pcn_ring_shared *sh, u32 nlines, u8 self)
+/* The lap words' upper half: different for every pair, so no stale slot matches. */
+static u64 generation(u64 pair)
 {
-	if (!valid_size(nlines))
+	u32 mix = (u32)(pair >> 32) * 0x9e3779b1u ^ (u32)pair * 0x85ebca6bu;
+
+	return (u64)(mix | 1) << 32;	/* never 0: a wiped slot holds 0 */
+}
+
+int pcn_ring_tx_init(struct pcn_ring_tx *tx, struct pcn_ring_shared *sh,
+		     const struct pcn_ring_geometry *g, u8 self)
+{
+	if (!valid_geometry(g))
 		return -EINVAL;
 	memset(tx, 0, sizeof(*tx));
 	tx->sh = sh;
-	tx->nlines = nlines;
+	tx->data = (u8 (*)[PCN_RING_LINE])&sh->slots[g->nslots];
+	tx->g = *g;
 	tx->self = self;
 	return 0;
 }
 
-int pcn_ring_rx_init(struct pcn_ring_rx *rx, struct pcn_ring_shared *sh, u32 nlines, u8 peer,
-		     u16 max_type, u32 max_len)
+int pcn_ring_rx_init(struct pcn_ring_rx *rx, struct pcn_ring_shared *sh,
+		     const struct pcn_ring_geometry *g, u8 peer, u16 max_type, u32 max_len)
 {
-	if (!valid_size(nlines) || pcn_ring_msg_lines(max_len) > nlines / 2)
+	if (!valid_geometry(g) || pcn_ring_data_lines(max_len) > g->ndata / 2)
 		return -EINVAL;
 	memset(rx, 0, sizeof(*rx));
 	rx->sh = sh;
-	rx->nlines = nlines;
+	rx->data = (const u8 (*)[PCN_RING_LINE])&sh->slots[g->nslots];
+	rx->g = *g;
 	rx->peer = peer;
 	rx->max_type = max_type;
 	rx->max_len = max_len;
 	return 0;
 }
 
-/* Copies n bytes into the ring from byte offset off of line index idx, wrapping. */
-static void copy_in(struct pcn_ring_shared *sh, u32 nlines, u32 idx, u32 off,
-		    const void *src, u32 n)
+/*
+ * The producer's side, reset for a new epoch pair: every slot wiped, then the pair
+ * announced. It sends once the consumer has said the same pair.
+ */
+void pcn_ring_tx_reset(struct pcn_ring_tx *tx, u64 pair)
 {
-	size_t size = (size_t)nlines * PCN_RING_LINE;
-	size_t at = ((size_t)(idx & (nlines - 1)) * PCN_RING_LINE + off) % size;
-	size_t first = n < size - at ? n : size - at;
+	u32 i;
 
-	memcpy(&sh->lines[0][0] + at, src, first);
-	if (first < n)
-		memcpy(&sh->lines[0][0], (const u8 *)src + first, n - first);
+	for (i = 0; i < tx->g.nslots; i++)
+		WRITE_ONCE(tx->sh->slots[i].lap, 0);
+	tx->pair = pair;
+	tx->gen = generation(pair);
+	tx->head = 0;
+	tx->data_head = 0;
+	tx->tail_seen = 0;
+	tx->data_tail_seen = 0;
+	tx->ready = false;
+	WRITE_ONCE(tx->sh->ctl.waiting, 0);
+	smp_store_release(&tx->sh->ctl.prod_pair, pair);	/* after the wiped slots */
 }
 
-static void copy_out(const struct pcn_ring_shared *sh, u32 nlines, u32 idx, u32 off,
-		     void *dst, u32 n)
+/* The consumer's side: its indices back to 0, then the pair announced. */
+void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair)
 {
-	size_t size = (size_t)nlines * PCN_RING_LINE;
-	size_t at = ((size_t)(idx & (nlines - 1)) * PCN_RING_LINE + off) % size;
-	size_t first = n < size - at ? n : size - at;
-
-	memcpy(dst, &sh->lines[0][0] + at, first);
-	if (first < n)
-		memcpy((u8 *)dst + first, &sh->lines[0][0], n - first);
+	rx->pair = pair;
+	rx->gen = generation(pair);
+	rx->tail = 0;
+	rx->data_tail = 0;
+	rx->published = 0;
+	rx->ready = false;
+	WRITE_ONCE(rx->sh->ctl.data_tail, 0);
+	WRITE_ONCE(rx->sh->ctl.tail, 0);
+	smp_store_release(&rx->sh->ctl.cons_pair, pair);	/* after the indices */
 }
 
 /*
- * Room for n lines? Only when the tail we saw last says no is the consumer's tail read
- * again: a cache line less to fetch per message. That tail is untrusted.
+ * The consumer's indices, read again: 0, -ENOTCONN while it is not reset for our pair
+ * (its indices then mean nothing to us), -EIO if they are impossible.
  */
-static int reserve(struct pcn_ring_tx *tx, u32 n)
+static int read_tail(struct pcn_ring_tx *tx)
 {
-	u32 used = tx->head - tx->tail_seen;
+	struct pcn_ring_ctl *ctl = &tx->sh->ctl;
+	u32 tail, data_tail;
 
-	if (tx->nlines - used >= n)
-		return 0;
-	/* Acquire: the consumer copied those lines out before it moved its tail. */
-	tx->tail_seen = smp_load_acquire(&tx->sh->tail);
-	used = tx->head - tx->tail_seen;
-	if (used > tx->nlines) {
-		tx->tail_seen = tx->head - tx->nlines;	/* trust nothing: the ring is full */
-		tx->bad_tail++;
+	/* Acquire: its indices were reset before it said the pair. */
+	if (smp_load_acquire(&ctl->cons_pair) != tx->pair)
+		goto not_ready;
+	tail = smp_load_acquire(&ctl->tail);	/* it read those slots before it moved on */
+	data_tail = READ_ONCE(ctl->data_tail);
+	smp_rmb();	/* the indices before the pair they belong to */
+	if (READ_ONCE(ctl->cons_pair) != tx->pair)
+		goto not_ready;
+	if (tx->head - tail > tx->g.nslots || tx->data_head - data_tail > tx->g.ndata) {
+		tx->bad_tail++;	/* trust nothing: the ring stays as full as we last saw it */
 		return -EIO;
 	}
-	if (tx->nlines - used < n) {
-		tx->full++;
-		return -EAGAIN;
-	}
+	tx->tail_seen = tail;
+	tx->data_tail_seen = data_tail;
 	return 0;
+not_ready:
+	tx->ready = false;
+	return -ENOTCONN;
+}
+
+/* The first data line of a payload of n lines: never wrapping, so it is one block. */
+static u32 data_start(const struct pcn_ring_tx *tx, u32 n)
+{
+	u32 at = tx->data_head & (tx->g.ndata - 1);
+
+	return n && at + n > tx->g.ndata ? tx->data_head + tx->g.ndata - at : tx->data_head;
+}
+
+static bool room(const struct pcn_ring_tx *tx, u32 start, u32 n)
+{
+	return tx->head - tx->tail_seen < tx->g.nslots &&
+	       start + n - tx->data_tail_seen <= tx->g.ndata;
+}
+
+/*
+ * Room for a slot and n data lines? The consumer's indices are read again only when
+ * our last view of them says no: a cache line less to fetch per message.
+ */
+static int reserve(struct pcn_ring_tx *tx, u32 n, u32 *start)
+{
+	int ret;
+
+	if (!tx->ready) {
+		/* Acquire: the consumer reset its indices before it said the pair. */
+		if (smp_load_acquire(&tx->sh->ctl.cons_pair) != tx->pair || !tx->pair)
+			return -ENOTCONN;
+		tx->ready = true;
+	}
+	*start = data_start(tx, n);
+	if (room(tx, *start, n))
+		return 0;
+	ret = read_tail(tx);
+	if (ret)
+		return ret;
+	if (room(tx, *start, n)) {
+		if (READ_ONCE(tx->sh->ctl.waiting))
+			WRITE_ONCE(tx->sh->ctl.waiting, 0);
+		return 0;
+	}
+	tx->full++;
+	WRITE_ONCE(tx->sh->ctl.waiting, 1);
+	return -EAGAIN;
+}
+
+static void publish_slot(struct pcn_ring_tx *tx, struct pcn_ring_slot *slot, u64 lap, u32 end)
+{
+	smp_store_release(&slot->lap, lap);	/* the slot and its data before its lap */
+	tx->head++;
+	tx->data_head = end;
+	tx->sent++;
+}
+
+u64 pcn_ring_next_lap(const struct pcn_ring_tx *tx)
+{
+	return tx->gen | (u32)(tx->head + 1);
 }
 
 int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
 		  const void *data, u32 len)
 {
-	struct pcn_ring_hdr hdr;
-	u32 n = pcn_ring_msg_lines(len);
+	u32 n = pcn_ring_data_lines(len), start;
+	struct pcn_ring_slot *slot;
 	int ret;
 
-	if (len > tx->nlines * PCN_RING_LINE || n > tx->nlines / 2)
+	if (n > tx->g.ndata / 2)
 		return -EMSGSIZE;
-	ret = reserve(tx, n);
+	ret = reserve(tx, n, &start);
 	if (ret)
 		return ret;
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.magic = PCN_RING_MAGIC;
-	hdr.sender = tx->self;
-	hdr.flags = flags;
-	hdr.type = type;
-	hdr.lines = n;
-	hdr.len = len;
-	hdr.seq = tx->seq;
-	hdr.cookie = cookie;
-	copy_in(tx->sh, tx->nlines, tx->head, 0, &hdr, sizeof(hdr));
-	if (len)
-		copy_in(tx->sh, tx->nlines, tx->head, PCN_RING_HDR_SIZE, data, len);
-	tx->head += n;
-	tx->seq++;
-	tx->sent++;
-	smp_store_release(&tx->sh->head, tx->head);	/* the lines before the index */
+	slot = &tx->sh->slots[tx->head & (tx->g.nslots - 1)];
+	slot->type = type;
+	slot->sender = tx->self;
+	slot->flags = flags;
+	slot->len = len;
+	slot->cookie = cookie;
+	slot->data = start;
+	if (n)
+		memcpy(tx->data[start & (tx->g.ndata - 1)], data, len);
+	else if (len)
+		memcpy(slot->inline_data, data, len);
+	publish_slot(tx, slot, pcn_ring_next_lap(tx), start + n);
 	return 0;
 }
 
-/* Writes whole lines as they are, bypassing every rule: for tests of the consumer. */
-int pcn_ring_send_raw(struct pcn_ring_tx *tx, const void *lines, u32 nlines)
+/*
+ * Writes a slot as it is, with this lap word, bypassing every rule of the send path
+ * (its data lines are not written): for tests of the consumer.
+ */
+int pcn_ring_send_raw(struct pcn_ring_tx *tx, const struct pcn_ring_slot *raw, u64 lap)
 {
-	int ret = nlines <= tx->nlines / 2 ? reserve(tx, nlines) : -EMSGSIZE;
+	struct pcn_ring_slot *slot;
+	u32 start;
+	int ret = reserve(tx, 0, &start);
 
 	if (ret)
 		return ret;
-	copy_in(tx->sh, tx->nlines, tx->head, 0, lines, nlines * PCN_RING_LINE);
-	tx->head += nlines;
-	smp_store_release(&tx->sh->head, tx->head);	/* the lines before the index */
+	slot = &tx->sh->slots[tx->head & (tx->g.nslots - 1)];
+	memcpy((u8 *)slot + sizeof(slot->lap), (const u8 *)raw + sizeof(raw->lap),
+	       sizeof(*slot) - sizeof(slot->lap));
+	publish_slot(tx, slot, lap, start);
 	return 0;
+}
+
+static void publish_tail(struct pcn_ring_rx *rx)
+{
+	WRITE_ONCE(rx->sh->ctl.data_tail, rx->data_tail);
+	smp_store_release(&rx->sh->ctl.tail, rx->tail);	/* after we read the slots */
+	rx->published = rx->tail;
+	rx->published_data = rx->data_tail;
+}
+
+/*
+ * Lazily: every quarter of the slots or of the data lines, at once when the producer
+ * waits for room, and when the ring is found empty (pcn_ring_rx_flush()).
+ */
+static void advance(struct pcn_ring_rx *rx, u32 data_end)
+{
+	rx->tail++;
+	rx->data_tail = data_end;
+	if (rx->tail - rx->published >= rx->g.nslots / 4 ||
+	    rx->data_tail - rx->published_data >= rx->g.ndata / 4 ||
+	    READ_ONCE(rx->sh->ctl.waiting))
+		publish_tail(rx);
+}
+
+/* The producer can see everything consumed. */
+void pcn_ring_rx_flush(struct pcn_ring_rx *rx)
+{
+	if (rx->published != rx->tail)
+		publish_tail(rx);
+}
+
+static const struct pcn_ring_slot *tail_slot(const struct pcn_ring_rx *rx)
+{
+	return &rx->sh->slots[rx->tail & (rx->g.nslots - 1)];
 }
 
 bool pcn_ring_empty(const struct pcn_ring_rx *rx)
 {
-	return READ_ONCE(rx->sh->head) == rx->tail;
+	return !rx->pair || READ_ONCE(tail_slot(rx)->lap) != (rx->gen | (u32)(rx->tail + 1));
 }
 
-static void consume(struct pcn_ring_rx *rx, u32 n)
+/* Is this data block one the producer may have written for the slot at our tail? */
+static bool valid_data(const struct pcn_ring_rx *rx, u32 start, u32 n)
 {
-	rx->tail += n;
-	smp_store_release(&rx->sh->tail, rx->tail);	/* after we copied the lines out */
+	u32 ahead = start - rx->data_tail;
+
+	return n <= rx->g.ndata / 2 && ahead < rx->g.ndata && ahead + n <= rx->g.ndata &&
+	       (start & (rx->g.ndata - 1)) + n <= rx->g.ndata;
 }
 
 /*
- * Takes the next message: 1 and its header and payload (buf holds max_len bytes),
- * 0 if the ring is empty, -EBADMSG if it was malformed (skipped and counted).
+ * The message at our tail: 1 and msg (its data still in the ring until
+ * pcn_ring_consume()), 0 if there is none yet, -EBADMSG if the slot was malformed
+ * (skipped and counted). Every field is read once, into msg, and checked.
  */
-int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_hdr *hdr, void *buf)
+int pcn_ring_peek(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg)
 {
-	/* Acquire: the producer wrote the lines before it moved its head. */
-	u32 avail = smp_load_acquire(&rx->sh->head) - rx->tail;
-	u32 skip = 1;
+	const struct pcn_ring_slot *slot = tail_slot(rx);
+	u64 lap, expect = rx->gen | (u32)(rx->tail + 1);
+	u32 n, start;
 
-	if (!avail)
-		return 0;
-	if (avail > rx->nlines) {
-		/* Impossible for an honest producer: drop what it claims to have written. */
-		rx->resyncs++;
-		consume(rx, avail);
-		return -EBADMSG;
+	if (!rx->ready) {
+		/* Acquire: the producer wiped its slots before it said the pair. */
+		if (!rx->pair || smp_load_acquire(&rx->sh->ctl.prod_pair) != rx->pair)
+			return 0;
+		rx->ready = true;
 	}
-	copy_out(rx->sh, rx->nlines, rx->tail, 0, hdr, sizeof(*hdr));
-	if (hdr->magic != PCN_RING_MAGIC || !hdr->lines || hdr->lines > avail ||
-	    hdr->lines > rx->nlines / 2)
+	lap = smp_load_acquire(&slot->lap);	/* the producer wrote the slot before it */
+	if (lap != expect) {
+		/* Not written yet (wiped, or what the last lap left there): empty. */
+		if (!lap || lap == (rx->gen | (u32)(rx->tail + 1 - rx->g.nslots))) {
+			pcn_ring_rx_flush(rx);
+			return 0;
+		}
 		goto bad;
-	skip = hdr->lines;	/* the header knows its extent: skip the whole message */
-	if (hdr->sender != rx->peer || hdr->type >= rx->max_type || hdr->len > rx->max_len ||
-	    pcn_ring_msg_lines(hdr->len) != hdr->lines || (hdr->flags & ~PCN_RING_FLAGS) ||
-	    hdr->seq != rx->seq)
+	}
+	msg->type = READ_ONCE(slot->type);
+	msg->sender = READ_ONCE(slot->sender);
+	msg->flags = READ_ONCE(slot->flags);
+	msg->len = READ_ONCE(slot->len);
+	msg->cookie = READ_ONCE(slot->cookie);
+	start = READ_ONCE(slot->data);
+	if (msg->sender != rx->peer || msg->type >= rx->max_type || msg->len > rx->max_len ||
+	    (msg->flags & ~PCN_RING_FLAGS))
 		goto bad;
-	if (hdr->len)
-		copy_out(rx->sh, rx->nlines, rx->tail, PCN_RING_HDR_SIZE, buf, hdr->len);
-	rx->seq++;
-	rx->received++;
-	consume(rx, skip);
+	n = pcn_ring_data_lines(msg->len);
+	if (n && !valid_data(rx, start, n))
+		goto bad;
+	msg->data = n ? (const void *)rx->data[start & (rx->g.ndata - 1)] : slot->inline_data;
+	rx->peeked_end = n ? start + n : rx->data_tail;
 	return 1;
 bad:
 	rx->malformed++;
-	consume(rx, skip);
+	advance(rx, rx->data_tail);	/* the slot only: its data block is not to be trusted */
 	return -EBADMSG;
+}
+
+/* Done with the message peek() gave: its slot and data lines go back to the producer. */
+void pcn_ring_consume(struct pcn_ring_rx *rx)
+{
+	rx->received++;
+	advance(rx, rx->peeked_end);	/* as peek() checked it: the slot is not read again */
+}
+
+/* peek(), the payload copied into buf (max_len bytes), and consume(). */
+int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg, void *buf)
+{
+	int ret = pcn_ring_peek(rx, msg);
+
+	if (ret != 1)
+		return ret;
+	memcpy(buf, msg->data, msg->len);
+	msg->data = buf;
+	pcn_ring_consume(rx);
+	return 1;
 }
