@@ -15,6 +15,8 @@
  *   kmsgbench restart start KERNEL TARGET | stop KERNEL | stats KERNEL
  *                                       the restart test's stream from KERNEL to
  *                                       TARGET, and what KERNEL received of it
+ *   kmsgbench probe A B PEER            can this kernel read ring (A, B), write
+ *                                       PEER's record? "read=0|-14 write=0|-14"
  *
  * The kernel runs the loop (/dev/popcorn_kmsg) and times it on this kernel's clock.
  * ping prints "p50_ns=.. p99_ns=.. samples=.." and, with PINGPONG_RAW set, every
@@ -217,6 +219,19 @@ static int restart(int argc, char **argv)
 	return 0;
 }
 
+static int probe(char **argv)
+{
+	struct popcorn_kmsg_probe p = { 0 };
+
+	p.a = number("A", argv[2]);
+	p.b = number("B", argv[3]);
+	p.peer = number("PEER", argv[4]);
+	if (ioctl(device(), POPCORN_KMSG_IOC_PROBE, &p))
+		die("probe", strerror(errno));
+	printf("read=%d write=%d\n", p.read, p.write);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "mode")) {
@@ -247,6 +262,8 @@ int main(int argc, char **argv)
 		return flood(argc, argv);
 	if (argc >= 4 && !strcmp(argv[1], "restart") && restart(argc, argv) != 2)
 		return 0;
+	if (argc == 5 && !strcmp(argv[1], "probe"))
+		return probe(argv);
 	fprintf(stderr, "usage: kmsgbench mode ipi|poll [KERNEL]\n"
 		"       kmsgbench ping PEER LEN COUNT\n"
 		"       kmsgbench stream PEER LEN COUNT\n"
@@ -254,6 +271,7 @@ int main(int argc, char **argv)
 		"       kmsgbench stress COUNT MALFORMED SEED\n"
 		"       kmsgbench stress-stats KERNEL\n"
 		"       kmsgbench flood PEER MS\n"
-		"       kmsgbench restart start KERNEL TARGET | stop KERNEL | stats KERNEL\n");
+		"       kmsgbench restart start KERNEL TARGET | stop KERNEL | stats KERNEL\n"
+		"       kmsgbench probe A B PEER\n");
 	return 2;
 }

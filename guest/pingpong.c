@@ -7,9 +7,13 @@
  *   pingpong eventfd COUNT           an eventfd each way (8 bytes)
  *   pingpong cacheline COUNT         one shared cache line, both sides spinning (8 bytes):
  *                                    the floor for any shared-memory messaging
+ *   pingpong memcpy LEN COUNT        COUNT copies of LEN bytes on CPU 0, into a 32 KiB
+ *                                    area as large as a kmsg ring's data lines: the copy
+ *                                    bandwidth a one-way message stream is held against
  *
  * Prints "p50_ns=.. p99_ns=.. samples=.." (CLOCK_MONOTONIC, per round trip), and every
- * sample with PINGPONG_RAW set. Errors are one line; the exit code is 1 (2 for usage).
+ * sample with PINGPONG_RAW set; memcpy prints "elapsed_ns=.. msgs_per_s=.. mb_per_s=..",
+ * as kmsgbench stream does. Errors are one line; the exit code is 1 (2 for usage).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -168,6 +172,29 @@ static void cacheline_pingpong(uint32_t count, uint64_t *samples)
 	waitpid(child, NULL, 0);
 }
 
+#define COPY_AREA	32768
+
+static int copy_bandwidth(size_t len, uint32_t count)
+{
+	static char src[MAX_LEN], area[COPY_AREA + MAX_LEN] __attribute__((aligned(64)));
+	size_t at = 0;
+	uint64_t t0, ns;
+	uint32_t i;
+
+	pin(0);
+	memset(src, 0x5a, len);
+	t0 = now_ns();
+	for (i = 0; i < count; i++) {
+		memcpy(area + at, src, len);
+		__asm__ volatile("" : : "r"(area) : "memory");	/* the copy is not dead */
+		at = (at + ((len + 63) & ~(size_t)63)) % COPY_AREA;
+	}
+	ns = now_ns() - t0;
+	printf("elapsed_ns=%llu msgs_per_s=%.0f mb_per_s=%.3f\n", (unsigned long long)ns,
+	       count / (ns / 1e9), (double)count * len / (ns / 1e9) / 1e6);
+	return 0;
+}
+
 static int compare(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -190,14 +217,14 @@ static unsigned long number(const char *text)
 int main(int argc, char **argv)
 {
 	const char *kind = argc > 1 ? argv[1] : "";
-	int with_len = !strcmp(kind, "pipe") || !strcmp(kind, "unix");
+	int with_len = !strcmp(kind, "pipe") || !strcmp(kind, "unix") || !strcmp(kind, "memcpy");
 	size_t len = 8;
 	uint32_t count, i, p50, p99;
 	uint64_t *samples;
 
 	if (argc != (with_len ? 4 : 3) ||
 	    (!with_len && strcmp(kind, "eventfd") && strcmp(kind, "cacheline"))) {
-		fprintf(stderr, "usage: pingpong pipe|unix LEN COUNT\n"
+		fprintf(stderr, "usage: pingpong pipe|unix|memcpy LEN COUNT\n"
 			"       pingpong eventfd|cacheline COUNT\n");
 		return 2;
 	}
@@ -208,6 +235,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pingpong: COUNT must be >= 1 and LEN 1..%d\n", MAX_LEN);
 		return 2;
 	}
+	if (!strcmp(kind, "memcpy"))
+		return copy_bandwidth(len, count);
 	samples = calloc(count, sizeof(*samples));
 	if (!samples)
 		die("samples");

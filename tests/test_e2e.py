@@ -366,6 +366,16 @@ def test_a_flooding_peer_that_never_drains_costs_bounded_work(hardening_run):
     assert int(replies["received"]) >= int(flood["sent"])
 
 
+def test_a_secondary_reaches_only_its_own_rings_and_writes_no_peer_record(hardening_run):
+    run_dir, _ = hardening_run
+    probes = parse_console((run_dir / "console-k1.log").read_text()).values
+    # Kernel 1 reads its ring from kernel 0; kernel 0's record is read-only to it.
+    assert probes["probe_own"] == "read=0 write=-14"
+    # The ring between kernels 0 and 2 is not mapped in kernel 1 at all, nor writable
+    # is kernel 2's record.
+    assert probes["probe_others"] == "read=-14 write=-14"
+
+
 def test_a_stopped_kernel_is_down_for_its_peers_at_once(hardening_run):
     values = hardening_run[1].values
     assert values["k2_stop_rc"] == "0"

@@ -3,7 +3,8 @@ import json
 
 import pandas as pd
 
-from popart.experiments.msg import latency_cases, latency_rows, ratio_table, throughput_rows
+from popart.experiments.msg import (copy_ratio_table, latency_cases, latency_rows, ratio_table,
+                                    throughput_rows)
 
 PAYLOADS = [8, 64]
 
@@ -68,6 +69,7 @@ def test_a_mode_switch_that_failed_makes_that_modes_rows_errors(tmp_path):
                    "tput_kmsg_ipi_8_1": "msgs_per_s=5 mb_per_s=0.1"})
     rows = throughput_rows(write_run(tmp_path / "k2", values=values), [8], 1,
                            write_run(tmp_path / "stress"), 256)
+    rows = [r for r in rows if r["mechanism"] == "kmsg"]
     assert [(r["mode"], r["pattern"], r["status"]) for r in rows[:2]] == [
         ("ipi", "one_to_one", "ok"), ("poll", "one_to_one", "error")]
 
@@ -82,6 +84,8 @@ def test_throughput_rows_and_ratios(tmp_path):
              for n in (1, 2) for r in (1, 2, 3)}
     rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [8], 3,
                            write_run(tmp_path / "stress", values=fanin), 256)
+    assert [r["mechanism"] for r in rows[:4]] == ["kmsg", "memcpy", "kmsg", "memcpy"]
+    rows = [r for r in rows if r["mechanism"] == "kmsg"]
     assert rows[0]["msgs_per_s"] == 2000 and rows[0]["senders"] == 1  # the median of 3
     assert (rows[0]["samples"], rows[0]["msgs_per_s_min"], rows[0]["msgs_per_s_max"]) == (
         3, 1000, 9000)
@@ -98,6 +102,22 @@ def test_throughput_rows_and_ratios(tmp_path):
     # pipe and unix at both payloads, eventfd and cacheline at 8 bytes, for both modes.
     assert len(ratios) == 2 * (2 * 2 + 2)
     assert (ratios["ratio_p50"] == 1.0).all()
+
+
+def test_copy_ratios_pair_each_stream_with_memcpy_and_keep_failed_cases(tmp_path):
+    values = {"mode_ipi_rc": "0", "mode_poll_rc": "0"}
+    for r in (1, 2):
+        values[f"tput_kmsg_ipi_4096_{r}"] = "msgs_per_s=10 mb_per_s=40.0"
+        values[f"tput_memcpy_ipi_4096_{r}"] = "msgs_per_s=50 mb_per_s=200.0"
+        values[f"tput_kmsg_poll_4096_{r}"] = "msgs_per_s=30 mb_per_s=120.0"
+    rows = throughput_rows(write_run(tmp_path / "kmsg", values=values), [4096], 2,
+                           write_run(tmp_path / "stress"), 256)
+    table = copy_ratio_table(pd.DataFrame(rows)).set_index("mode")
+    # kmsg over memcpy, not the other way round: 40 / 200.
+    assert table.loc["ipi", "ratio"] == 0.2 and table.loc["ipi", "status"] == "ok"
+    assert table.loc["ipi", "goal"] == 0.5
+    # poll's memcpy runs are missing: the case stays, as an error, with no ratio.
+    assert table.loc["poll", "status"] == "error" and pd.isna(table.loc["poll", "ratio"])
 
 
 def stress_line(kernel, sent, received, injected, rejected, **extra):

@@ -12,3 +12,7 @@ while [ "$(row 11)" != "$last" ]; do
 	sleep 3
 done
 kv replies_to_0 "received=$(row 5) deferred=$(row 10) dropped=$(row 11)"
+# What this kernel's mapping of the region lets it touch (kernel 2 runs beside it):
+# its own ring from 0, the ring between 0 and 2, and the records of 0 and of itself.
+kv probe_own "$(kmsgbench probe 0 1 0 2>&1)"
+kv probe_others "$(kmsgbench probe 0 2 2 2>&1)"

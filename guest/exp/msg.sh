@@ -4,6 +4,8 @@
 # payload size in popcorn.payloads (comma-separated). Each figure is one KV line:
 #   lat_kmsg_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..   (raw_kmsg_...: every sample)
 #   tput_kmsg_<mode>_<bytes>_<r> elapsed_ns=.. msgs_per_s=.. mb_per_s=..  (r: 1..popcorn.reps)
+#   tput_memcpy_<mode>_<bytes>_<r>  the same for memcpy of that size in this guest, run
+#                                   right after each stream (the copy baseline)
 . /exp/lib.sh
 mib=$(param popcorn.mib)
 pings=$(param popcorn.pings)
@@ -32,6 +34,8 @@ for mode in ipi poll; do
 		r=1
 		while [ "$r" -le "$reps" ]; do
 			kv "tput_kmsg_${mode}_${len}_$r" "$(kmsgbench stream 1 "$len" "$stream")"
+			# The copy baseline, in this guest, alternating with the streams.
+			kv "tput_memcpy_${mode}_${len}_$r" "$(pingpong memcpy "$len" "$stream")"
 			r=$((r + 1))
 		done
 	done

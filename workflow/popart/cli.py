@@ -103,7 +103,7 @@ def cmd_msg_stress(a: argparse.Namespace) -> None:
 
 
 def cmd_msg_report(a: argparse.Namespace) -> None:
-    from .experiments.msg import ratio_table
+    from .experiments.msg import copy_ratio_table, ratio_table
     from .plots import msg_latency_plot, msg_throughput_plot
     from .tables import check_common_columns, write_table
     latency, throughput = pd.read_csv(a.latency), pd.read_csv(a.throughput)
@@ -113,8 +113,22 @@ def cmd_msg_report(a: argparse.Namespace) -> None:
     write_table(latency.drop(columns=["reason"]), tables / "msg_latency")
     write_table(ratio_table(latency), tables / "msg_ratio")
     write_table(throughput.drop(columns=["reason"]), tables / "msg_throughput")
+    write_table(copy_ratio_table(throughput), tables / "msg_copy_ratio")
     msg_latency_plot(latency, Path(a.latency_plot))
     msg_throughput_plot(throughput, Path(a.throughput_plot))
+
+
+def cmd_ring_host_run(a: argparse.Namespace) -> None:
+    from .experiments.ringhost import run
+    run(REPO, a.round_trips, a.rounds, Path(a.work), Path(a.csv))
+
+
+def cmd_ring_host_report(a: argparse.Namespace) -> None:
+    from .experiments.ringhost import ratio_table
+    from .tables import check_common_columns, write_table
+    df = pd.read_csv(a.csv)
+    check_common_columns(df, a.csv)
+    write_table(ratio_table(df), Path(a.table))
 
 
 def cmd_net_image(a: argparse.Namespace) -> None:
@@ -291,6 +305,9 @@ def parser() -> argparse.ArgumentParser:
             ("--csv", req))
     command("msg-report", cmd_msg_report, ("--latency", req), ("--throughput", req),
             ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
+    command("ring-host-run", cmd_ring_host_run, ("--round-trips", {"type": int, "required": True}),
+            ("--rounds", {"type": int, "required": True}), ("--work", req), ("--csv", req))
+    command("ring-host-report", cmd_ring_host_report, ("--csv", req), ("--table", req))
     on_target = (("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
                  ("--run-dir", req), qemu_binary)
     command("net-image", cmd_net_image, ("--kernel-info", req), ("--base", req),

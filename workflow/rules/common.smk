@@ -85,6 +85,7 @@ def tidy_csvs():
         csvs["msg_latency"] = "results/msg/latency.csv"
         csvs["msg_throughput"] = "results/msg/throughput.csv"
         csvs["msg_stress"] = "results/msg/stress.csv"
+        csvs["msg_ring_host"] = "results/msg/ring_host.csv"
     if config["experiments"]["net"]["enabled"]:
         csvs["net"] = "results/net/net.csv"
     if config["experiments"]["web"]["enabled"]:
@@ -102,7 +103,7 @@ def final_outputs():
         outputs += ["results/tables/multikernel.csv", "results/plots/multikernel.png"]
     if config["experiments"]["msg"]["enabled"]:
         outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png",
-                    "results/msg/stress.json"]
+                    "results/msg/stress.json", "results/tables/msg_ring_host.csv"]
     if config["experiments"]["net"]["enabled"]:
         outputs += ["results/tables/net.csv", "results/tables/net_ratio.csv",
                     "results/plots/net.png"]

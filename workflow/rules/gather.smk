@@ -78,7 +78,14 @@ rule msg_report:
             category="Messaging",
         ),
         throughput="results/tables/msg_throughput.csv",
-        markdown=multiext("results/tables/msg_", "latency.md", "ratio.md", "throughput.md"),
+        copy_ratio=report(
+            "results/tables/msg_copy_ratio.csv",
+            caption="../report/msg_copy_ratio_table.rst",
+            category="Messaging",
+        ),
+        markdown=multiext(
+            "results/tables/msg_", "latency.md", "ratio.md", "throughput.md", "copy_ratio.md"
+        ),
         latency_plot=report(
             "results/plots/msg_latency.png",
             caption="../report/msg_latency_plot.rst",
@@ -95,6 +102,23 @@ rule msg_report:
         "{POPART} msg-report --latency {input.latency} --throughput {input.throughput}"
         " --tables results/tables --latency-plot {output.latency_plot}"
         " --throughput-plot {output.throughput_plot} 2>&1 | tee {log}"
+
+
+rule msg_ring_host_report:
+    input:
+        "results/msg/ring_host.csv",
+    output:
+        table=report(
+            "results/tables/msg_ring_host.csv",
+            caption="../report/msg_ring_host_table.rst",
+            category="Messaging",
+        ),
+        markdown="results/tables/msg_ring_host.md",
+    log:
+        "results/logs/gather/msg_ring_host.log",
+    shell:
+        "{POPART} ring-host-report --csv {input} --table results/tables/msg_ring_host"
+        " 2>&1 | tee {log}"
 
 
 rule net_report:

@@ -113,6 +113,25 @@ rule msg_run:
         " --run-dir results/msg/{wildcards.system} 2>&1 | tee {log}"
 
 
+# The ring compiled for the host, on the host's own cores: no QEMU, but a measurement.
+rule msg_ring_host:
+    input:
+        harness=REPO / "kernel/ring-host/ring_test.c",
+        ring=REPO / "kernel/src/arch/x86/kernel/popcorn/ring.c",
+    output:
+        "results/msg/ring_host.csv",
+    params:
+        round_trips=config["experiments"]["msg"]["ring_round_trips"],
+        rounds=config["experiments"]["msg"]["ring_rounds"],
+    resources:
+        measure=1,
+    log:
+        "results/logs/msg/ring_host.log",
+    shell:
+        "{POPART} ring-host-run --round-trips {params.round_trips} --rounds {params.rounds}"
+        " --work results/msg/ring_host --csv {output} 2>&1 | tee {log}"
+
+
 # The network test bed (namespaces, tap, tc) is made and removed by each run; a stale one
 # from an interrupted run is removed first. Without root the rows carry that status.
 NET_INPUTS = dict(

@@ -113,9 +113,9 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
 
 
 def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payload: int,
-                    senders: int) -> dict:
+                    senders: int, mechanism: str = "kmsg") -> dict:
     """The median over the repetitions (keys), with their number and range."""
-    row = {**_common(status), "mechanism": "kmsg", "mode": mode, "payload_bytes": payload,
+    row = {**_common(status), "mechanism": mechanism, "mode": mode, "payload_bytes": payload,
            "senders": senders, "pattern": "all_to_one" if keys[0].startswith("fanin") else
            "one_to_one"}
     figures = [key_values(values.get(key)) for key in keys]
@@ -137,13 +137,15 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
 
 def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stress_run: Path,
                     fanin_payload: int) -> list[dict]:
-    """One sender per payload and mode (the kmsg run), then all-to-one with 1..K senders
-    in IPI mode (the stress run, before its stress test); each the median of repetitions."""
+    """One sender per payload and mode (the kmsg run), each beside memcpy of that size
+    in the same guest, run after each stream (its mode says which streams it alternated
+    with); then all-to-one with 1..K senders in IPI mode (the stress run, before its
+    stress test). Each the median of repetitions."""
     status, values = _run_facts(kmsg_run)
-    rows = [_throughput_row(status, values, [f"tput_kmsg_{mode}_{payload}_{r}"
+    rows = [_throughput_row(status, values, [f"tput_{mech}_{mode}_{payload}_{r}"
                                              for r in range(1, repetitions + 1)],
-                            mode, payload, 1)
-            for mode in ("ipi", "poll") for payload in payloads]
+                            mode, payload, 1, mech)
+            for mode in ("ipi", "poll") for payload in payloads for mech in ("kmsg", "memcpy")]
     status, values = _run_facts(stress_run)
     rows += [_throughput_row(status, values, [f"fanin_{n}_{r}" for r in
                                               range(1, repetitions + 1)],
@@ -168,6 +170,31 @@ def ratio_table(latency: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kmsg_mode", "payload_bytes", "baseline", "kmsg_p50_ns",
                                        "baseline_p50_ns", "ratio_p50", "accel", "timebase"])
 
+
+
+COPY_GOAL = 0.5  # one-way 4 KiB messages: at least half of memcpy's bandwidth
+
+
+def copy_ratio_table(throughput: pd.DataFrame) -> pd.DataFrame:
+    """One-to-one kmsg MB/s over memcpy's MB/s at the same payload, measured alternately
+    in the same guest. A case where either side failed stays, with that status."""
+    one = throughput[throughput["pattern"] == "one_to_one"]
+    rows = []
+    for k in one[one["mechanism"] == "kmsg"].itertuples(index=False):
+        base = one[(one["mechanism"] == "memcpy") & (one["mode"] == k.mode) &
+                   (one["payload_bytes"] == k.payload_bytes)]
+        b = base.iloc[0] if len(base) else None
+        bad = [r for r in (k._asdict(), None if b is None else b.to_dict())
+               if r is None or r["status"] != "ok"]
+        status = "ok" if not bad else ("error" if bad[0] is None else bad[0]["status"])
+        ratio = k.mb_per_s / b["mb_per_s"] if status == "ok" and b["mb_per_s"] else None
+        rows.append({"accel": k.accel, "timebase": k.timebase, "status": status,
+                     "mode": k.mode, "payload_bytes": k.payload_bytes,
+                     "kmsg_mb_per_s": k.mb_per_s,
+                     "memcpy_mb_per_s": None if b is None else b["mb_per_s"],
+                     "ratio": ratio, "goal": COPY_GOAL if k.payload_bytes == 4096 else None})
+    return pd.DataFrame(rows, columns=["accel", "timebase", "status", "mode", "payload_bytes",
+                                       "kmsg_mb_per_s", "memcpy_mb_per_s", "ratio", "goal"])
 
 
 def _stress_counts(text: str | None) -> dict[str, list[int]] | None:

@@ -162,6 +162,21 @@ struct popcorn_kmsg_restart {
 
 #define POPCORN_KMSG_IOC_RESTART	_IOWR(POPCORN_IOC_MAGIC, 23, struct popcorn_kmsg_restart)
 
+/*
+ * Probe (tests only): what this kernel's mapping of the messaging region lets it do.
+ * read: reading ring (a, b); write: writing kernel peer's record. Each 0 or -EFAULT.
+ */
+struct popcorn_kmsg_probe {
+	__u32 a;
+	__u32 b;
+	__u32 peer;
+	__s32 read;		/* out */
+	__s32 write;		/* out */
+	__u32 pad;
+};
+
+#define POPCORN_KMSG_IOC_PROBE		_IOWR(POPCORN_IOC_MAGIC, 24, struct popcorn_kmsg_probe)
+
 #define POPCORN_KMSG_IOC_PING	_IOWR(POPCORN_IOC_MAGIC, 16, struct popcorn_kmsg_bench)
 #define POPCORN_KMSG_IOC_STREAM	_IOWR(POPCORN_IOC_MAGIC, 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */

@@ -16,7 +16,8 @@
 #include <uapi/linux/popcorn.h>
 
 #define POPCORN_CTRL_MAGIC	0x4c5254434e504fULL	/* "OPNCTRL" */
-#define POPCORN_CTRL_VERSION	3
+#define POPCORN_CTRL_VERSION	4
+#define POPCORN_CTRL_KERNELS	8	/* POPCORN_KMSG_MAX_KERNELS */
 #define POPCORN_CONSOLE_SIZE	16384	/* a power of two */
 
 enum popcorn_ctrl_state {
@@ -45,6 +46,11 @@ struct popcorn_ctrl {
 	u64 kmsg_size;
 	u64 wallclock_ns;		/* the primary's time of day (ns since 1970)... */
 	u64 wallclock_tsc;		/* ...at this TSC value, which the kernels share */
+	/*
+	 * Where each kernel's message IPIs go: kept up to date by the primary as it boots
+	 * kernels, never taken from memory another secondary can write.
+	 */
+	u32 kmsg_targets[POPCORN_CTRL_KERNELS];
 	u64 reserved[4];
 	/* Written by the secondary only, each on its own cache line. */
 	__aligned(64) u32 state;

@@ -3,10 +3,14 @@
  * Popcorn multikernel: the transport between the kernels of one machine.
  *
  * The primary allocates one region at boot and hands its address to every secondary
- * in the control page. The region holds a record per kernel (written by that kernel
- * only: its epoch, the APIC ID that takes its IPIs, a heartbeat, whether it wants an
- * IPI) and a one-way ring (ring.c) for every ordered pair of kernels. Everything read
- * from another kernel's record or ring is untrusted and checked.
+ * in the control page. The region holds a record per kernel, a page each (written by
+ * that kernel only: its epoch, a heartbeat, whether it wants an IPI or polls) and a
+ * one-way ring (ring.c) for every ordered pair of kernels, page-aligned. A secondary
+ * maps its own record read-write, its peers' read-only, and only the rings it is an
+ * end of; the primary, whose memory the region is, has it all. Where a kernel's
+ * message IPIs go comes from the primary: its own table, or a secondary's control
+ * page, never from memory another secondary can write. Everything read from another
+ * kernel's record or ring is untrusted and checked.
  *
  * A sender writes into the ring and, if the receiver asked for one, sends an IPI on
  * POPCORN_KMSG_VECTOR. The receiver's IPI handler stops further IPIs and queues a
@@ -31,6 +35,7 @@
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/proc_fs.h>
 #include <linux/sched.h>
@@ -38,6 +43,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <asm/apic.h>
 #include <asm/idtentry.h>
@@ -52,11 +58,10 @@
 #define RING_DATA_LINES		512		/* 32 KiB: the largest payload fits twice */
 #define RING_STRIDE		PAGE_ALIGN(sizeof(struct pcn_ring_shared) + \
 					   (RING_SLOTS + RING_DATA_LINES) * PCN_RING_LINE)
-#define RECORDS_BYTES		SZ_64K
+#define RECORDS_BYTES		SZ_64K		/* a page per kernel */
 #define REGION_SIZE		(RECORDS_BYTES + NR_KERNELS * NR_KERNELS * RING_STRIDE)
 #define RECORD_MAGIC		0x4b4d4e50	/* "PNMK" */
 #define RECORD_STOPPED		0x4b4d5453	/* "STMK": stopped by the primary */
-#define TARGETS_OFFSET		SZ_32K		/* struct kmsg_targets, the primary's */
 #define BUDGET			64		/* messages per ring per pass */
 #define SEND_WAIT_MS		1000
 #define MAX_IOCTLS		8
@@ -65,23 +70,16 @@ static const struct pcn_ring_geometry geometry = {
 	.nslots = RING_SLOTS, .ndata = RING_DATA_LINES,
 };
 
-/* One per kernel in the region; written by that kernel only. */
+/* One per kernel in the region, a page each; written by that kernel only. */
 struct kmsg_record {
 	u32 magic;
 	u32 kernel_id;
 	u32 epoch;		/* bumped at every start */
-	u32 apic_id;		/* its boot CPU; only the primary's is used (kmsg_targets) */
+	u32 apic_id;		/* its boot CPU; only the primary's is used */
 	u64 heartbeat;
+	u32 polls;		/* it polls: it wants no IPI, senders need not look */
 	/* Its own cache line: senders read it after every message. */
 	u32 irq_wanted __aligned(64);
-};
-
-/*
- * Where each secondary's message IPIs go, written by the primary's loader only: a
- * secondary's own record could name any CPU, including one of the primary's.
- */
-struct kmsg_targets {
-	u32 apic_id[NR_KERNELS];
 };
 
 /* Our side of the two rings we share with one peer. */
@@ -98,6 +96,9 @@ struct kmsg_link {
 	unsigned long last_change;
 	u32 apic_id;
 	u64 ipis_sent;
+	/* Its record, as the heartbeat (or an error) last read it: not read per message. */
+	u32 epoch_seen;
+	bool polls_seen;
 	bool hold_rx;		/* tests only: leave this peer's messages unread */
 };
 
@@ -115,6 +116,7 @@ static popcorn_kmsg_handler_t handlers[POPCORN_KMSG_NR_TYPES];
 static struct kmsg_ioctl ioctls[MAX_IOCTLS];
 static DEFINE_SPINLOCK(ioctls_lock);
 static u32 mode = POPCORN_KMSG_MODE_IPI;
+static u32 primary_targets[NR_KERNELS];	/* the primary's: where secondaries' IPIs go */
 static struct task_struct *poller;
 static u64 ipis_received;
 
@@ -125,12 +127,21 @@ static DECLARE_DELAYED_WORK(kmsg_heartbeat_work, kmsg_heartbeat_fn);
 
 static struct kmsg_record *record(unsigned int kernel)
 {
-	return (struct kmsg_record *)(region + kernel * 128);
+	return (struct kmsg_record *)(region + kernel * PAGE_SIZE);
 }
 
-static struct kmsg_targets *targets(void)
+/*
+ * The APIC ID that takes a peer's message IPIs: the primary names its own CPU in its
+ * record (its memory, never written by a secondary); the loader names every
+ * secondary's, in the primary's own table and in each secondary's control page.
+ */
+static u32 ipi_target(unsigned int peer)
 {
-	return (struct kmsg_targets *)(region + TARGETS_OFFSET);
+	struct popcorn_ctrl *ctrl = popcorn_secondary_ctrl();
+
+	if (!peer)
+		return READ_ONCE(record(0)->apic_id);
+	return ctrl ? READ_ONCE(ctrl->kmsg_targets[peer]) : READ_ONCE(primary_targets[peer]);
 }
 
 static struct pcn_ring_shared *ring(unsigned int from, unsigned int to)
@@ -160,8 +171,7 @@ static void resync_tx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 {
 	pcn_ring_tx_reset(&l->tx, pcn_ring_pair(my_epoch, epoch));
 	l->tx_epoch = epoch;
-	/* The primary names its own CPU; the loader named every secondary's. */
-	l->apic_id = peer ? READ_ONCE(targets()->apic_id[peer]) : READ_ONCE(record(0)->apic_id);
+	l->apic_id = ipi_target(peer);
 }
 
 static void resync_rx(struct kmsg_link *l, unsigned int peer, u32 epoch)
@@ -182,13 +192,27 @@ static void send_ipi(struct kmsg_link *l, unsigned int peer)
 	l->ipis_sent++;
 }
 
-/* Takes our ring to dest, in step with dest's epoch; false if dest is not running. */
+/* What the heartbeat (or an error) reads of a peer's record, kept for the hot path. */
+static void refresh_peer(unsigned int peer)
+{
+	struct kmsg_link *l = &links[peer];
+	u32 epoch = peer_epoch(peer);
+
+	WRITE_ONCE(l->polls_seen, epoch && READ_ONCE(record(peer)->polls));
+	WRITE_ONCE(l->epoch_seen, epoch);
+}
+
+/*
+ * Takes our ring to dest, in step with dest's epoch as last seen; false if dest is not
+ * running. A ring its receiver has not reset for that epoch makes the sender look again
+ * (kmsg_send()).
+ */
 static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqflags)
 {
 	u32 epoch;
 
 	spin_lock_irqsave(&l->tx_lock, *irqflags);
-	epoch = peer_epoch(dest);	/* under the lock: two senders resync once, in order */
+	epoch = READ_ONCE(l->epoch_seen);	/* under the lock: senders resync once, in order */
 	if (!epoch) {
 		spin_unlock_irqrestore(&l->tx_lock, *irqflags);
 		return false;
@@ -198,12 +222,34 @@ static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqfl
 	return true;
 }
 
-/* After a message went into the ring: an IPI, if dest asked for one. */
+/*
+ * After a message went into the ring: an IPI, if dest asked for one. A poller never
+ * does. Its record is read live before an IPI: a kernel the primary stopped a moment
+ * ago has CPUs that may be the primary's now.
+ */
 static void notify(struct kmsg_link *l, unsigned int dest)
 {
+	if (READ_ONCE(l->polls_seen))
+		return;
 	smp_mb();	/* the slot before irq_wanted; pairs with the receiver's re-check */
-	if (READ_ONCE(record(dest)->irq_wanted))
+	if (READ_ONCE(record(dest)->irq_wanted) && peer_epoch(dest) == l->tx_epoch)
 		send_ipi(l, dest);
+}
+
+/*
+ * After a send under the ring's lock: an IPI if it went in; if dest's side of the ring
+ * is not reset for our view of its epoch, or its indices are impossible, look at its
+ * record again (it may have restarted since the heartbeat) and say -EAGAIN.
+ */
+static int sent(struct kmsg_link *l, unsigned int dest, int ret)
+{
+	if (!ret) {
+		notify(l, dest);
+	} else if (ret == -ENOTCONN || ret == -EIO) {
+		refresh_peer(dest);
+		ret = -EAGAIN;
+	}
+	return ret;
 }
 
 /* Has dest stopped answering for longer than a request waits? */
@@ -239,17 +285,13 @@ int kmsg_send(unsigned int dest, u16 type, u8 flags, u32 cookie, const void *dat
 			return -EHOSTDOWN;
 		ret = pcn_ring_send(&l->tx, type, flags, cookie, data, len);
 		spin_unlock_irqrestore(&l->tx_lock, irqflags);
-		if (ret == -ENOTCONN)
-			ret = -EAGAIN;	/* its side comes once it sees our epoch */
+		ret = sent(l, dest, ret);
 		if (ret != -EAGAIN || !may_block)
-			break;
+			return ret;
 		if (time_after(jiffies, deadline))
 			return -EHOSTDOWN;	/* it does not drain its ring */
 		usleep_range(10, 50);
 	}
-	if (!ret)
-		notify(l, dest);
-	return ret;
 }
 
 /* Process context only: waits for room in a full ring. Handlers use _nowait. */
@@ -326,6 +368,7 @@ void popcorn_kmsg_kernel_stopped(unsigned int kernel)
 	/* Its epoch stays: the next kernel there starts from it, and peers resync. */
 	WRITE_ONCE(record(kernel)->magic, RECORD_STOPPED);
 	WRITE_ONCE(links[kernel].up, false);
+	refresh_peer(kernel);	/* here at once; the others on their next heartbeat */
 	smp_mb();	/* stopped before its CPUs get INIT */
 }
 
@@ -365,7 +408,7 @@ static int drain_peer(unsigned int peer, int budget)
 {
 	struct kmsg_link *l = &links[peer];
 	struct pcn_ring_msg m;
-	u32 epoch = peer_epoch(peer);
+	u32 epoch = READ_ONCE(l->epoch_seen);
 	int done = 0, ret;
 
 	if (!epoch || READ_ONCE(l->hold_rx) || !rx_hint(peer, epoch) ||
@@ -412,7 +455,7 @@ static bool rings_empty(void)
 	unsigned int peer;
 
 	for (peer = 0; peer < NR_KERNELS; peer++) {
-		u32 epoch = peer_epoch(peer);
+		u32 epoch = READ_ONCE(links[peer].epoch_seen);
 
 		if (peer == self || !links[peer].rx_buf || !epoch || READ_ONCE(links[peer].hold_rx))
 			continue;
@@ -481,10 +524,12 @@ int kmsg_set_mode(u32 new_mode)
 			return PTR_ERR(t);
 		WRITE_ONCE(mode, new_mode);
 		WRITE_ONCE(record(self)->irq_wanted, 0);
+		WRITE_ONCE(record(self)->polls, 1);
 		poller = t;
 	} else {
 		kthread_stop(poller);
 		poller = NULL;
+		WRITE_ONCE(record(self)->polls, 0);
 		WRITE_ONCE(mode, new_mode);
 		queue_work(system_bh_highpri_wq, &kmsg_rx_work);	/* re-arms irq_wanted */
 	}
@@ -522,7 +567,8 @@ static void kmsg_heartbeat_fn(struct work_struct *work)
 
 		if (peer == self)
 			continue;
-		epoch = peer_epoch(peer);
+		refresh_peer(peer);
+		epoch = READ_ONCE(l->epoch_seen);
 		resync_restarted(peer, epoch);
 		beat = epoch ? READ_ONCE(record(peer)->heartbeat) : l->last_heartbeat;
 		if (beat != l->last_heartbeat) {
@@ -562,9 +608,7 @@ int kmsg_inject_raw(unsigned int dest, const struct pcn_ring_slot *slot, u64 lap
 		return -EHOSTDOWN;
 	ret = pcn_ring_send_raw(&l->tx, slot, pcn_ring_next_lap(&l->tx) ^ lap_xor);
 	spin_unlock_irqrestore(&l->tx_lock, irqflags);
-	if (!ret)
-		notify(l, dest);
-	return ret == -ENOTCONN ? -EAGAIN : ret;
+	return sent(l, dest, ret);
 }
 
 /*
@@ -587,9 +631,26 @@ int kmsg_send_epoch_tagged(unsigned int dest, u16 type, void *data, u32 len)
 	memcpy(data, &l->tx_epoch, sizeof(u32));
 	ret = pcn_ring_send(&l->tx, type, 0, 0, data, len);
 	spin_unlock_irqrestore(&l->tx_lock, irqflags);
-	if (!ret)
-		notify(l, dest);
-	return ret == -ENOTCONN ? -EAGAIN : ret;
+	return sent(l, dest, ret);
+}
+
+/*
+ * What this kernel can do to the region: read ring (a, b), write peer's record. 0 or
+ * the fault (-EFAULT) of each, from the nofault accessors: a secondary must fault on
+ * the ring of two other kernels and on a peer's record.
+ */
+void kmsg_probe(unsigned int a, unsigned int b, unsigned int peer, int *read, int *write)
+{
+	u32 word = 0;
+
+	*read = *write = -EINVAL;
+	if (!region || a >= NR_KERNELS || b >= NR_KERNELS || a == b || peer >= NR_KERNELS)
+		return;
+	*read = copy_from_kernel_nofault(&word, &ring(a, b)->ctl.tail, sizeof(word));
+	if (peer == self)
+		return;
+	word = READ_ONCE(record(peer)->kernel_id);	/* the same value: no harm if it lands */
+	*write = copy_to_kernel_nofault(&record(peer)->kernel_id, &word, sizeof(word));
 }
 
 /* How many slots from this peer our ring rejected as malformed. */
@@ -680,13 +741,67 @@ static int pkmsg_show(struct seq_file *m, void *v)
 void popcorn_kmsg_set_ipi_target(unsigned int kernel, u32 apic_id)
 {
 	if (region && self == 0 && kernel && kernel < NR_KERNELS)
-		WRITE_ONCE(targets()->apic_id[kernel], apic_id);
+		WRITE_ONCE(primary_targets[kernel], apic_id);
 }
 
 phys_addr_t popcorn_kmsg_region(size_t *size)
 {
 	*size = REGION_SIZE;
 	return region ? region_phys : 0;
+}
+
+struct map_piece_ctx {
+	phys_addr_t phys;
+	pgprot_t prot;
+};
+
+static int map_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct map_piece_ctx *c = data;
+
+	set_pte_at(&init_mm, addr, pte, pfn_pte(c->phys >> PAGE_SHIFT, c->prot));
+	c->phys += PAGE_SIZE;
+	return 0;
+}
+
+/*
+ * Maps one page-aligned piece of the region at its offset in our window onto it
+ * (ioremap_page_range() maps only whole areas). Not-present to present: no flush.
+ */
+static int map_piece(unsigned long offset, size_t size, pgprot_t prot)
+{
+	struct map_piece_ctx c = { .phys = region_phys + offset, .prot = prot };
+
+	return apply_to_page_range(&init_mm, (unsigned long)region + offset, size, map_pte, &c);
+}
+
+/*
+ * A secondary's window onto the region: a virtual range as large as the region, in
+ * which only what this kernel may touch is mapped. Its own record read-write, its
+ * peers' read-only, the two rings it shares with each peer read-write; anything else
+ * (another pair's ring) is not mapped at all.
+ */
+static int __init map_region(void)
+{
+	struct vm_struct *area = get_vm_area(REGION_SIZE, VM_IOREMAP);
+	unsigned int k;
+	int ret = 0;
+
+	if (!area)
+		return -ENOMEM;
+	region = area->addr;
+	for (k = 0; k < NR_KERNELS && !ret; k++) {
+		ret = map_piece(k * PAGE_SIZE, PAGE_SIZE, k == self ? PAGE_KERNEL : PAGE_KERNEL_RO);
+		if (!ret && k != self)
+			ret = map_piece((u8 *)ring(self, k) - region, RING_STRIDE, PAGE_KERNEL);
+		if (!ret && k != self)
+			ret = map_piece((u8 *)ring(k, self) - region, RING_STRIDE, PAGE_KERNEL);
+	}
+	if (ret) {
+		free_vm_area(area);
+		region = NULL;
+	}
+	return ret;
 }
 
 /* Where the region is: the primary allocates it, a secondary reads its control page. */
@@ -710,12 +825,9 @@ static int __init kmsg_find_region(void)
 		       ctrl->kmsg_phys, ctrl->kmsg_size);
 		return -ENODEV;
 	}
-	region = memremap(ctrl->kmsg_phys, REGION_SIZE, MEMREMAP_WB);
-	if (!region)
-		return -ENOMEM;
 	region_phys = ctrl->kmsg_phys;
 	self = ctrl->kernel_id;
-	return 0;
+	return map_region();
 }
 
 static int __init popcorn_kmsg_init(void)
@@ -725,8 +837,8 @@ static int __init popcorn_kmsg_init(void)
 	u32 magic;
 	int ret;
 
-	BUILD_BUG_ON(sizeof(struct kmsg_record) > 128 || NR_KERNELS * 128 > TARGETS_OFFSET ||
-		     TARGETS_OFFSET + sizeof(struct kmsg_targets) > RECORDS_BYTES);
+	BUILD_BUG_ON(sizeof(struct kmsg_record) > PAGE_SIZE ||
+		     NR_KERNELS * PAGE_SIZE > RECORDS_BYTES);
 	ret = kmsg_find_region();
 	if (ret) {
 		pr_err("no messaging: %d\n", ret);
@@ -750,14 +862,16 @@ static int __init popcorn_kmsg_init(void)
 				     POPCORN_KMSG_NR_TYPES, POPCORN_KMSG_MAX_PAYLOAD))
 			return -EINVAL;
 		/* Our side of its ring to us, before it can see our new epoch. */
-		if (peer_epoch(peer))
-			resync_rx(l, peer, peer_epoch(peer));
+		refresh_peer(peer);
+		if (l->epoch_seen)
+			resync_rx(l, peer, l->epoch_seen);
 	}
 	kmsg_rpc_init();
 
 	WRITE_ONCE(me->kernel_id, self);
 	WRITE_ONCE(me->apic_id, cpu_physical_id(0));	/* the boot CPU takes the IPIs */
 	WRITE_ONCE(me->irq_wanted, 1);
+	WRITE_ONCE(me->polls, 0);
 	WRITE_ONCE(me->magic, RECORD_MAGIC);
 	smp_store_release(&me->epoch, my_epoch);	/* after our sides of the rings */
 	kmsg_heartbeat_fn(NULL);

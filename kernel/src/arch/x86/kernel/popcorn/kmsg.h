@@ -38,6 +38,7 @@ void kmsg_rpc_show(struct seq_file *m, unsigned int peer);
 int kmsg_inject_raw(unsigned int dest, const struct pcn_ring_slot *slot, u64 lap_xor);
 u64 kmsg_rejected(unsigned int peer);
 int kmsg_send_epoch_tagged(unsigned int dest, u16 type, void *data, u32 len);
+void kmsg_probe(unsigned int a, unsigned int b, unsigned int peer, int *read, int *write);
 void kmsg_hold_rx(unsigned int peer, bool hold);
 #endif
 

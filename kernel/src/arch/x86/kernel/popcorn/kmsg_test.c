@@ -87,10 +87,22 @@ static long remote_mode_ioctl(unsigned int cmd, void __user *arg)
 	return ret == sizeof(answer) ? answer : -EPROTO;
 }
 
+/* POPCORN_KMSG_IOC_PROBE: what this kernel's mapping of the region lets it touch. */
+static long probe_ioctl(unsigned int cmd, void __user *arg)
+{
+	struct popcorn_kmsg_probe p;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	kmsg_probe(p.a, p.b, p.peer, &p.read, &p.write);
+	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
+}
+
 static int __init kmsg_test_init(void)
 {
 	INIT_WORK(&mode_switch.work, mode_switch_fn);
 	popcorn_kmsg_register(POPCORN_KMSG_SET_MODE, handle_set_mode);
+	popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_PROBE, probe_ioctl);
 	return popcorn_kmsg_register_ioctl(POPCORN_KMSG_IOC_MODE, remote_mode_ioctl);
 }
 late_initcall_sync(kmsg_test_init);

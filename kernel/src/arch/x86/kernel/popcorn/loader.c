@@ -12,8 +12,8 @@
  * The CPU is then woken with INIT/SIPI at a real-mode trampoline in a fixed low page,
  * which enters long mode and jumps to the kernel's 64-bit entry.
  *
- * Stopping a secondary sends INIT to its CPUs, which then wait for a start-up IPI
- * again, whatever that kernel was doing (running, halted, panicked); its CPUs and
+ * Stopping a secondary sends INIT to its CPUs, whatever that kernel was doing (running,
+ * halted, panicked), and parks them in a halt loop with interrupts off; its CPUs and
  * memory can then be booted again, without restarting the machine.
  */
 #define pr_fmt(fmt) "popcorn: " fmt
@@ -50,6 +50,7 @@
 
 #define POPCORN_MAX_KERNELS	(POPCORN_KMSG_MAX_KERNELS - 1)	/* secondaries */
 #define TRAMPOLINE_PAGE		0x10000UL
+#define PARK_PAGE		0x11000UL	/* cli; hlt; jmp back: where stopped CPUs wait */
 #define LOW_WINDOW_SIZE		SZ_64K
 #define LOW_WINDOW_MIN		0x20000UL
 #define LOW_WINDOW_MAX		0x100000UL	/* real mode reaches the first MiB */
@@ -418,12 +419,24 @@ static void fill_boot_params(struct boot_params *bp, const struct setup_header *
 	bp->e820_entries = 3;
 }
 
+/* The boot CPU of every kernel that holds its CPUs, by kernel id; the primary's too. */
+static void fill_targets(u32 *targets)
+{
+	unsigned int i;
+
+	targets[0] = boot_cpu_physical_apicid;
+	for (i = 0; i < nr_kernels; i++)
+		if (kernel_holds(&kernels[i]) && kernels[i].state != POPCORN_RESERVED)
+			targets[kernels[i].id] = kernels[i].apic_ids[0];
+}
+
 static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
 		      const struct popcorn_boot *req)
 {
 	size_t kmsg_size;
 
 	BUILD_BUG_ON(CTRL_OFFSET + sizeof(*ctrl) > HEAD_RESERVED);
+	BUILD_BUG_ON(POPCORN_CTRL_KERNELS != POPCORN_KMSG_MAX_KERNELS);
 	memset(ctrl, 0, sizeof(*ctrl));
 	ctrl->magic = POPCORN_CTRL_MAGIC;
 	ctrl->version = POPCORN_CTRL_VERSION;
@@ -441,7 +454,22 @@ static void fill_ctrl(struct popcorn_ctrl *ctrl, u64 phys, u32 kernel_id,
 	ctrl->kmsg_size = kmsg_size;
 	ctrl->wallclock_tsc = rdtsc();
 	ctrl->wallclock_ns = ktime_get_real_ns();
+	fill_targets(ctrl->kmsg_targets);
+	ctrl->kmsg_targets[kernel_id] = req->apic_ids[0];
 	ctrl->state = POPCORN_CTRL_LOADED;
+}
+
+/* Every other running secondary learns where the new kernel's message IPIs go. */
+static void announce_target(const struct popcorn_kernel *new)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_kernels; i++) {
+		struct popcorn_kernel *k = &kernels[i];
+
+		if (k != new && kernel_holds(k) && k->ctrl)
+			WRITE_ONCE(k->ctrl->kmsg_targets[new->id], new->apic_ids[0]);
+	}
 }
 
 static void fill_trampoline(u8 *page, u64 boot_params, u64 entry, u64 cr3)
@@ -485,12 +513,37 @@ static void send_init(u32 apic_id)
 	local_irq_restore(flags);
 }
 
+/*
+ * INIT, then a start-up IPI into a halt loop with interrupts off. A CPU left waiting
+ * for a start-up IPI is stopped on hardware, but QEMU's TCG wakes it on the first
+ * message IPI a peer still sends it and runs the firmware's reset code there, whose
+ * triple fault resets the machine. Parked, an interrupt only ends one hlt.
+ */
 static void stop_cpus(const struct popcorn_kernel *k)
 {
+	unsigned long flags;
 	unsigned int i;
 
-	for (i = 0; i < k->nr_cpus; i++)
+	for (i = 0; i < k->nr_cpus; i++) {
 		send_init(k->apic_ids[i]);
+		local_irq_save(flags);
+		apic_icr_write(APIC_DM_STARTUP | (PARK_PAGE >> 12), k->apic_ids[i]);
+		safe_apic_wait_icr_idle();
+		local_irq_restore(flags);
+	}
+}
+
+/* The park loop, written once: the page is the primary's, never lent or rewritten. */
+static int __init write_park_page(void)
+{
+	static const u8 park[] = { 0xfa, 0xf4, 0xeb, 0xfd };	/* cli; 1: hlt; jmp 1b */
+	u8 *page = memremap(PARK_PAGE, PAGE_SIZE, MEMREMAP_WB);
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(page, park, sizeof(park));
+	memunmap(page);
+	return 0;
 }
 
 static void send_init_sipi(u32 apic_id)
@@ -761,6 +814,7 @@ static int popcorn_boot_kernel(struct popcorn_boot *req)
 		k->id, k->nr_cpus, k->apic_ids[0], k->mem_start,
 		k->mem_start + k->mem_size - 1);
 	popcorn_kmsg_set_ipi_target(k->id, k->apic_ids[0]);	/* its boot CPU */
+	announce_target(k);
 	k->kick_ns = ktime_get_ns();
 	k->up_ns = 0;
 	k->con_tail = 0;
@@ -979,6 +1033,9 @@ static int __init popcorn_init(void)
 	int ret;
 
 	primary_trampoline_size = real_mode_blob_end - real_mode_blob;
+	ret = write_park_page();
+	if (ret)
+		return ret;
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "x86/popcorn:lent",
 					popcorn_cpu_prepare, NULL);
 	if (ret < 0)

@@ -260,9 +260,23 @@ static const struct pcn_ring_slot *tail_slot(const struct pcn_ring_rx *rx)
 	return &rx->sh->slots[rx->tail & (rx->g.nslots - 1)];
 }
 
+static u64 expected_lap(const struct pcn_ring_rx *rx)
+{
+	return rx->gen | (u32)(rx->tail + 1);
+}
+
+/*
+ * Nothing for peek() to do? A hint without side effects, for pollers: the slot at our
+ * tail does not hold this lap's message (and the producer does not wait for a tail we
+ * have not published), or the producer has not reset its side for our pair.
+ */
 bool pcn_ring_empty(const struct pcn_ring_rx *rx)
 {
-	return !rx->pair || READ_ONCE(tail_slot(rx)->lap) != (rx->gen | (u32)(rx->tail + 1));
+	if (!rx->pair || (!rx->ready && READ_ONCE(rx->sh->ctl.prod_pair) != rx->pair))
+		return true;
+	if (rx->published != rx->tail && READ_ONCE(rx->sh->ctl.waiting))
+		return false;
+	return READ_ONCE(tail_slot(rx)->lap) != expected_lap(rx);
 }
 
 /* Is this data block one the producer may have written for the slot at our tail? */
@@ -278,11 +292,15 @@ static bool valid_data(const struct pcn_ring_rx *rx, u32 start, u32 n)
  * The message at our tail: 1 and msg (its data still in the ring until
  * pcn_ring_consume()), 0 if there is none yet, -EBADMSG if the slot was malformed
  * (skipped and counted). Every field is read once, into msg, and checked.
+ *
+ * Only the lap word says whether a slot holds this lap's message: whatever else is
+ * there (wiped, what an earlier lap left, a lap word a faulty producer made up) is a
+ * slot not written yet. A producer that writes a wrong lap word stops its own ring to
+ * us, and costs us nothing more than an empty ring does.
  */
 int pcn_ring_peek(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg)
 {
 	const struct pcn_ring_slot *slot = tail_slot(rx);
-	u64 lap, expect = rx->gen | (u32)(rx->tail + 1);
 	u32 n, start;
 
 	if (!rx->ready) {
@@ -291,14 +309,10 @@ int pcn_ring_peek(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg)
 			return 0;
 		rx->ready = true;
 	}
-	lap = smp_load_acquire(&slot->lap);	/* the producer wrote the slot before it */
-	if (lap != expect) {
-		/* Not written yet (wiped, or what the last lap left there): empty. */
-		if (!lap || lap == (rx->gen | (u32)(rx->tail + 1 - rx->g.nslots))) {
-			pcn_ring_rx_flush(rx);
-			return 0;
-		}
-		goto bad;
+	/* Acquire: the producer wrote the slot and its data before the lap word. */
+	if (smp_load_acquire(&slot->lap) != expected_lap(rx)) {
+		pcn_ring_rx_flush(rx);
+		return 0;
 	}
 	msg->type = READ_ONCE(slot->type);
 	msg->sender = READ_ONCE(slot->sender);
