@@ -431,8 +431,16 @@ def test_messaging_benchmark_rows_tables_and_plots(msg_run):
     throughput = pd.read_csv(results / "msg/throughput.csv")
     assert set(throughput["status"]) == {"ok"} and (throughput["msgs_per_s"] > 0).all()
     fanin = throughput[throughput["pattern"] == "all_to_one"]
-    assert list(fanin["senders"]) == [1, 2, 3] and len(throughput) == 2 * 2 + 3
-    assert list(throughput["samples"]) == [2] * (4 + 3)  # stream_repetitions: 2
+    # kmsg and memcpy (the copy baseline, in the same guest) per mode and payload.
+    assert list(fanin["senders"]) == [1, 2, 3] and len(throughput) == 2 * 2 * 2 + 3
+    assert list(throughput["samples"]) == [2] * (8 + 3)  # stream_repetitions: 2
+    copy = pd.read_csv(results / "tables/msg_copy_ratio.csv")
+    assert len(copy) == 2 * 2 and set(copy["status"]) == {"ok"} and (copy["ratio"] > 0).all()
+    ring = pd.read_csv(results / "msg/ring_host.csv")
+    assert list(ring["mechanism"]) == ["ring", "cacheline"] * 2 and set(ring["accel"]) == {"hw"}
+    assert set(ring["status"]) == {"ok"} and (ring["round_trip_ns"] > 0).all()
+    ring_table = pd.read_csv(results / "tables/msg_ring_host.csv")
+    assert list(ring_table["round"]) == ["0", "1", "median", "min", "max"]
     ratio = pd.read_csv(results / "tables/msg_ratio.csv")
     assert len(ratio) == 2 * (2 * 2 + 2) and (ratio["ratio_p50"] > 0).all()
     assert (results / "plots/msg_latency.png").stat().st_size > 10_000
