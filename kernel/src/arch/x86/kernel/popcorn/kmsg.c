@@ -155,10 +155,10 @@ static u32 peer_epoch(unsigned int peer)
 {
 	struct kmsg_record *r = record(peer);
 
-	if (READ_ONCE(r->magic) != RECORD_MAGIC || READ_ONCE(r->kernel_id) != peer)
+	/* Acquire: its epoch, and its sides of our rings, came before it said it runs. */
+	if (smp_load_acquire(&r->magic) != RECORD_MAGIC || READ_ONCE(r->kernel_id) != peer)
 		return 0;
-	/* Acquire: its sides of our rings were reset before it said the epoch. */
-	return smp_load_acquire(&r->epoch);
+	return READ_ONCE(r->epoch);
 }
 
 u32 kmsg_epoch(void)
@@ -178,6 +178,18 @@ static void resync_rx(struct kmsg_link *l, unsigned int peer, u32 epoch)
 {
 	pcn_ring_rx_reset(&l->rx, pcn_ring_pair(epoch, my_epoch));
 	l->rx_epoch = epoch;
+}
+
+/*
+ * Under rx_lock: our side of the peer's ring, reset if its record says a new epoch
+ * now. Epochs only grow, and the record is read under the lock: one reset per epoch.
+ */
+static void resync_if_restarted(struct kmsg_link *l, unsigned int peer)
+{
+	u32 epoch = peer_epoch(peer);
+
+	if (epoch && epoch != l->rx_epoch)
+		resync_rx(l, peer, epoch);
 }
 
 static void send_ipi(struct kmsg_link *l, unsigned int peer)
@@ -212,7 +224,13 @@ static bool lock_tx(struct kmsg_link *l, unsigned int dest, unsigned long *irqfl
 	u32 epoch;
 
 	spin_lock_irqsave(&l->tx_lock, *irqflags);
-	epoch = READ_ONCE(l->epoch_seen);	/* under the lock: senders resync once, in order */
+	epoch = READ_ONCE(l->epoch_seen);
+	/*
+	 * A reset only for what the record says now, read under the lock: a stale view
+	 * (an older refresh that landed late) never resets a ring a second time.
+	 */
+	if (epoch != l->tx_epoch)
+		epoch = peer_epoch(dest);
 	if (!epoch) {
 		spin_unlock_irqrestore(&l->tx_lock, *irqflags);
 		return false;
@@ -414,8 +432,7 @@ static int drain_peer(unsigned int peer, int budget)
 	if (!epoch || READ_ONCE(l->hold_rx) || !rx_hint(peer, epoch) ||
 	    !spin_trylock(&l->rx_lock))
 		return 0;
-	if (epoch != l->rx_epoch)
-		resync_rx(l, peer, epoch);
+	resync_if_restarted(l, peer);
 	while (done < budget) {
 		ret = pcn_ring_peek(&l->rx, &m);
 		if (!ret)
@@ -548,8 +565,7 @@ static void resync_restarted(unsigned int peer, u32 epoch)
 	if (!epoch || epoch == READ_ONCE(l->rx_epoch))
 		return;
 	spin_lock_bh(&l->rx_lock);
-	if (epoch != l->rx_epoch)
-		resync_rx(l, peer, epoch);
+	resync_if_restarted(l, peer);
 	spin_unlock_bh(&l->rx_lock);
 }
 
@@ -781,7 +797,7 @@ static int map_piece(unsigned long offset, size_t size, pgprot_t prot)
  * peers' read-only, the two rings it shares with each peer read-write; anything else
  * (another pair's ring) is not mapped at all.
  */
-static int __init map_region(void)
+static int __init map_region(unsigned int me)
 {
 	struct vm_struct *area = get_vm_area(REGION_SIZE, VM_IOREMAP);
 	unsigned int k;
@@ -791,11 +807,11 @@ static int __init map_region(void)
 		return -ENOMEM;
 	region = area->addr;
 	for (k = 0; k < NR_KERNELS && !ret; k++) {
-		ret = map_piece(k * PAGE_SIZE, PAGE_SIZE, k == self ? PAGE_KERNEL : PAGE_KERNEL_RO);
-		if (!ret && k != self)
-			ret = map_piece((u8 *)ring(self, k) - region, RING_STRIDE, PAGE_KERNEL);
-		if (!ret && k != self)
-			ret = map_piece((u8 *)ring(k, self) - region, RING_STRIDE, PAGE_KERNEL);
+		ret = map_piece(k * PAGE_SIZE, PAGE_SIZE, k == me ? PAGE_KERNEL : PAGE_KERNEL_RO);
+		if (!ret && k != me)
+			ret = map_piece((u8 *)ring(me, k) - region, RING_STRIDE, PAGE_KERNEL);
+		if (!ret && k != me)
+			ret = map_piece((u8 *)ring(k, me) - region, RING_STRIDE, PAGE_KERNEL);
 	}
 	if (ret) {
 		free_vm_area(area);
@@ -809,6 +825,7 @@ static int __init kmsg_find_region(void)
 {
 	struct popcorn_ctrl *ctrl = popcorn_secondary_ctrl();
 	void *pages;
+	int ret;
 
 	if (!ctrl) {
 		pages = alloc_pages_exact(REGION_SIZE, GFP_KERNEL | __GFP_ZERO);
@@ -826,8 +843,10 @@ static int __init kmsg_find_region(void)
 		return -ENODEV;
 	}
 	region_phys = ctrl->kmsg_phys;
-	self = ctrl->kernel_id;
-	return map_region();
+	ret = map_region(ctrl->kernel_id);
+	if (!ret)
+		self = ctrl->kernel_id;	/* the IPI handler does nothing before this */
+	return ret;
 }
 
 static int __init popcorn_kmsg_init(void)
@@ -872,8 +891,8 @@ static int __init popcorn_kmsg_init(void)
 	WRITE_ONCE(me->apic_id, cpu_physical_id(0));	/* the boot CPU takes the IPIs */
 	WRITE_ONCE(me->irq_wanted, 1);
 	WRITE_ONCE(me->polls, 0);
-	WRITE_ONCE(me->magic, RECORD_MAGIC);
-	smp_store_release(&me->epoch, my_epoch);	/* after our sides of the rings */
+	WRITE_ONCE(me->epoch, my_epoch);
+	smp_store_release(&me->magic, RECORD_MAGIC);	/* after our sides of the rings */
 	kmsg_heartbeat_fn(NULL);
 	pr_info("kernel %d, epoch %u, region %pa (%lu KiB), IPIs to APIC ID %u\n", self,
 		my_epoch, &region_phys, REGION_SIZE >> 10, me->apic_id);

@@ -291,6 +291,8 @@ void __init kmsg_rpc_init(void)
 {
 	unsigned int i;
 
+	/* A reply to a request of this kernel's previous boot never matches one of this. */
+	next_cookie = kmsg_epoch() << 20;
 	for (i = 0; i < MAX_PENDING; i++)
 		init_completion(&pending[i].done);
 	for (i = 0; i < NR_KERNELS; i++) {

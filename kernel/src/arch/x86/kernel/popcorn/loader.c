@@ -467,7 +467,7 @@ static void announce_target(const struct popcorn_kernel *new)
 	for (i = 0; i < nr_kernels; i++) {
 		struct popcorn_kernel *k = &kernels[i];
 
-		if (k != new && kernel_holds(k) && k->ctrl)
+		if (k != new && kernel_holds(k) && k->state != POPCORN_RESERVED && k->ctrl)
 			WRITE_ONCE(k->ctrl->kmsg_targets[new->id], new->apic_ids[0]);
 	}
 }
@@ -708,6 +708,26 @@ static struct popcorn_kernel *free_slot(void)
  * primary cannot online one of them between the check and the start-up IPIs. From
  * here on this kernel never sends broadcast IPIs again.
  */
+/*
+ * A kernel that is gone keeps its control page mapped, for its last console output,
+ * until its memory is lent again: then the page may be part of another kernel, and
+ * nothing of the loader must read or write it any more.
+ */
+static void forget_consoles(const struct popcorn_boot *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_kernels; i++) {
+		struct popcorn_kernel *k = &kernels[i];
+
+		if (!kernel_holds(k) && k->ctrl &&
+		    ranges_overlap(req->mem_start, req->mem_size, k->mem_start, k->mem_size)) {
+			memunmap(k->ctrl);
+			k->ctrl = NULL;
+		}
+	}
+}
+
 struct slot_undo {
 	struct popcorn_kernel slot;
 	bool fresh;		/* the slot was new */
@@ -735,6 +755,7 @@ static struct popcorn_kernel *reserve_slot(const struct popcorn_boot *req,
 		pr_err("all %u kernel slots hold a kernel\n", POPCORN_MAX_KERNELS);
 		goto unlock;
 	}
+	forget_consoles(req);
 	undo->slot = *k;
 	k->nr_cpus = req->nr_cpus;
 	memcpy(k->apic_ids, req->apic_ids, sizeof(k->apic_ids));
@@ -864,6 +885,7 @@ static int popcorn_stop_kernel(const struct popcorn_stop *req)
 	}
 	popcorn_kmsg_kernel_stopped(k->id);	/* peers see it down before it goes */
 	stop_cpus(k);
+	popcorn_kmsg_kernel_stopped(k->id);	/* and if it said it runs meanwhile */
 	k->state = POPCORN_STOPPED;
 	pr_info("kernel %u: stopped; its CPUs and memory can boot a new kernel\n", k->id);
 unlock:

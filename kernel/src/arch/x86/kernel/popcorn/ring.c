@@ -88,7 +88,11 @@ void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair)
 	rx->tail = 0;
 	rx->data_tail = 0;
 	rx->published = 0;
+	rx->published_data = 0;
 	rx->ready = false;
+	/* No pair while the indices change: a producer never takes them for the old one's. */
+	WRITE_ONCE(rx->sh->ctl.cons_pair, 0);
+	smp_wmb();	/* the cleared pair before the indices; pairs with read_tail()'s smp_rmb() */
 	WRITE_ONCE(rx->sh->ctl.data_tail, 0);
 	WRITE_ONCE(rx->sh->ctl.tail, 0);
 	smp_store_release(&rx->sh->ctl.cons_pair, pair);	/* after the indices */
