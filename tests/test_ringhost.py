@@ -2,6 +2,7 @@
 the ratio of ring to cache line per round and over the rounds."""
 import pandas as pd
 
+from popart.experiments import ringhost
 from popart.experiments.ringhost import parse_rounds, ratio_table, rows
 
 OUTPUT = ("round=0 ring_round_trip_ns=150.0 line_round_trip_ns=100.0\n"
@@ -26,3 +27,18 @@ def test_ratio_is_ring_over_cache_line_per_round_with_median_and_range():
     assert (by.loc["median", "ratio"], by.loc["min", "ratio"], by.loc["max", "ratio"]) == (
         1.4, 1.3, 1.5)
     assert (table["goal"] == 1.3).all()
+
+
+def test_a_harness_that_does_not_build_gives_error_rows_and_keeps_its_log(tmp_path):
+    repo = tmp_path / "repo"
+    harness = repo / ringhost.HARNESS
+    harness.mkdir(parents=True)
+    (harness / "ring_test.c").write_text("this is not C\n")
+    (repo / ringhost.RING_SOURCE).parent.mkdir(parents=True)
+    (repo / ringhost.RING_SOURCE).write_text("")
+    csv = tmp_path / "ring_host.csv"
+    ringhost.run(repo, 1000, 2, tmp_path / "work", csv)
+    df = pd.read_csv(csv)
+    assert len(df) == 4 and set(df["status"]) == {"error"}
+    assert df["reason"].str.contains("gcc failed").all()
+    assert "error" in (tmp_path / "work/build.log").read_text()

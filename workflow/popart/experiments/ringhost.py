@@ -33,14 +33,13 @@ def host_cpu() -> str:
     return platform.processor()
 
 
-def build(repo: Path, out: Path) -> Path:
+def build(repo: Path, out: Path) -> subprocess.CompletedProcess:
     """The user-space harness around the kernel's own ring.c, optimised as the kernel is."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([require("gcc"), "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
-                    f"-I{repo / HARNESS}", f"-I{(repo / RING_SOURCE).parent}",
-                    str(repo / HARNESS / "ring_test.c"), str(repo / RING_SOURCE), "-o", str(out)],
-                   check=True)
-    return out
+    return subprocess.run([require("gcc"), "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
+                           f"-I{repo / HARNESS}", f"-I{(repo / RING_SOURCE).parent}",
+                           str(repo / HARNESS / "ring_test.c"), str(repo / RING_SOURCE),
+                           "-o", str(out)], capture_output=True, text=True, check=False)
 
 
 def parse_rounds(text: str) -> list[dict]:
@@ -71,16 +70,31 @@ def rows(rounds: list[dict], expected: int, round_trips: int, output: str) -> li
     return out
 
 
+def _pingpong(binary: Path, round_trips: int, rounds: int) -> str:
+    """The harness's output; a hung one is stopped, and says so in what it gave."""
+    try:
+        result = subprocess.run([str(binary), "pingpong", str(round_trips), str(rounds)],
+                                capture_output=True, text=True, check=False,
+                                timeout=60 + round_trips * rounds / 1000)
+        return result.stdout + result.stderr
+    except subprocess.TimeoutExpired as e:
+        return f"{e.stdout or ''}timed out after {e.timeout:.0f} s"
+
+
 def run(repo: Path, round_trips: int, rounds: int, work: Path, csv: Path) -> None:
-    binary = build(repo, work / "ring_test")
-    log.info(f"ring on the host: {rounds} rounds of {round_trips} round trips, ring and "
-             f"cache line alternating, on {os.cpu_count()} cores ({host_cpu()})")
-    result = subprocess.run([str(binary), "pingpong", str(round_trips), str(rounds)],
-                            capture_output=True, text=True, check=False,
-                            timeout=60 + round_trips * rounds / 1000)
-    atomic_write_text(work / "pingpong.out", result.stdout + result.stderr)
-    df = pd.DataFrame(rows(parse_rounds(result.stdout), rounds, round_trips,
-                           result.stdout + result.stderr), columns=COLUMNS)
+    """Every round is a row: one that a failed build or run did not give is an error."""
+    built = build(repo, work / "ring_test")
+    atomic_write_text(work / "build.log", built.stdout + built.stderr)
+    if built.returncode:
+        log.error(f"ring on the host: the harness did not build: see {work / 'build.log'}")
+        # The headline last: the rows' reason keeps the output's tail.
+        output = f"{built.stderr.strip()}\ngcc failed ({built.returncode}): see build.log"
+    else:
+        log.info(f"ring on the host: {rounds} rounds of {round_trips} round trips, ring and "
+                 f"cache line alternating, on {os.cpu_count()} cores ({host_cpu()})")
+        output = _pingpong(work / "ring_test", round_trips, rounds)
+    atomic_write_text(work / "pingpong.out", output)
+    df = pd.DataFrame(rows(parse_rounds(output), rounds, round_trips, output), columns=COLUMNS)
     atomic_write_text(csv, df.to_csv(index=False))
 
 
