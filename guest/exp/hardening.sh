@@ -17,7 +17,6 @@
 . /exp/lib.sh
 cpu() { echo "$2" > "/sys/devices/system/cpu/cpu$1/online"; }
 peer_up() { [ "$(awk -v k="$1" '$1 == k {print $2}' /proc/popcorn_kmsg)" = 1 ]; }
-uptime() { cut -d' ' -f1 /proc/uptime; }
 # beats ID SECONDS: in how many of SECONDS one-second windows kernel ID's heartbeat moved.
 beats() {
 	_n=0

@@ -6,6 +6,9 @@ kv() {
 
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 
+# uptime: this kernel's own clock, in seconds.
+uptime() { cut -d' ' -f1 /proc/uptime; }
+
 # What a secondary's command line needs: its console and its init. Everything else
 # that keeps it off the others' devices and CPUs is the loader's and the secondary
 # platform's business, whatever the command line says (the isolation tests boot

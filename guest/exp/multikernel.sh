@@ -9,7 +9,6 @@ crash=$(param popcorn.panic)	# the isolation test: this secondary panics
 sh /exp/report.sh
 popcornctl console &
 relay=$!
-uptime() { cut -d' ' -f1 /proc/uptime; }
 first_kick=$(uptime)
 i=1
 while [ "$i" -le "$k" ]; do

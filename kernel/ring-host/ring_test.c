@@ -28,6 +28,19 @@
 
 static const struct pcn_ring_geometry geometry = { .nslots = 64, .ndata = 256 };
 
+/* peek(), the payload copied into buf (max_len bytes), and consume(). */
+static int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg, void *buf)
+{
+	int ret = pcn_ring_peek(rx, msg);
+
+	if (ret != 1)
+		return ret;
+	memcpy(buf, msg->data, msg->len);
+	msg->data = buf;
+	pcn_ring_consume(rx);
+	return 1;
+}
+
 static void check(bool ok, const char *what)
 {
 	if (!ok) {

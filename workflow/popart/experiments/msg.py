@@ -179,22 +179,19 @@ def copy_ratio_table(throughput: pd.DataFrame) -> pd.DataFrame:
     """One-to-one kmsg MB/s over memcpy's MB/s at the same payload, measured alternately
     in the same guest. A case where either side failed stays, with that status."""
     one = throughput[throughput["pattern"] == "one_to_one"]
-    rows = []
-    for k in one[one["mechanism"] == "kmsg"].itertuples(index=False):
-        base = one[(one["mechanism"] == "memcpy") & (one["mode"] == k.mode) &
-                   (one["payload_bytes"] == k.payload_bytes)]
-        b = base.iloc[0] if len(base) else None
-        bad = [r for r in (k._asdict(), None if b is None else b.to_dict())
-               if r is None or r["status"] != "ok"]
-        status = "ok" if not bad else ("error" if bad[0] is None else bad[0]["status"])
-        ratio = k.mb_per_s / b["mb_per_s"] if status == "ok" and b["mb_per_s"] else None
-        rows.append({"accel": k.accel, "timebase": k.timebase, "status": status,
-                     "mode": k.mode, "payload_bytes": k.payload_bytes,
-                     "kmsg_mb_per_s": k.mb_per_s,
-                     "memcpy_mb_per_s": None if b is None else b["mb_per_s"],
-                     "ratio": ratio, "goal": COPY_GOAL if k.payload_bytes == 4096 else None})
-    return pd.DataFrame(rows, columns=["accel", "timebase", "status", "mode", "payload_bytes",
-                                       "kmsg_mb_per_s", "memcpy_mb_per_s", "ratio", "goal"])
+    side = ["mode", "payload_bytes", "status", "mb_per_s"]
+    pairs = one[one["mechanism"] == "kmsg"][["accel", "timebase", *side]].merge(
+        one[one["mechanism"] == "memcpy"][side], on=["mode", "payload_bytes"], how="left",
+        suffixes=("_kmsg", "_memcpy"))
+    memcpy_status = pairs["status_memcpy"].fillna("error")  # no memcpy row at all
+    status = pairs["status_kmsg"].where(pairs["status_kmsg"] != "ok", memcpy_status)
+    ok = status == "ok"
+    return pd.DataFrame({
+        "accel": pairs["accel"], "timebase": pairs["timebase"], "status": status,
+        "mode": pairs["mode"], "payload_bytes": pairs["payload_bytes"],
+        "kmsg_mb_per_s": pairs["mb_per_s_kmsg"], "memcpy_mb_per_s": pairs["mb_per_s_memcpy"],
+        "ratio": (pairs["mb_per_s_kmsg"] / pairs["mb_per_s_memcpy"]).where(ok),
+        "goal": pd.Series(COPY_GOAL, index=pairs.index).where(pairs["payload_bytes"] == 4096)})
 
 
 def _stress_counts(text: str | None) -> dict[str, list[int]] | None:

@@ -50,7 +50,6 @@ int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler);
 int popcorn_kmsg_register_ioctl(unsigned int cmd, popcorn_kmsg_ioctl_t fn);
 int popcorn_kmsg_self(void);
 bool popcorn_kmsg_peer_up(unsigned int kernel);
-u32 popcorn_kmsg_peer_epoch(unsigned int kernel);
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,

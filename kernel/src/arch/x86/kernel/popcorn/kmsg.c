@@ -371,13 +371,6 @@ bool popcorn_kmsg_peer_up(unsigned int kernel)
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_up);
 
-/* The peer's epoch now (0: not running), for code that must tell its restarts apart. */
-u32 popcorn_kmsg_peer_epoch(unsigned int kernel)
-{
-	return region && kernel < NR_KERNELS && kernel != self ? peer_epoch(kernel) : 0;
-}
-EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_epoch);
-
 /* The primary, stopping a secondary: its peers see it down before its CPUs stop. */
 void popcorn_kmsg_kernel_stopped(unsigned int kernel)
 {

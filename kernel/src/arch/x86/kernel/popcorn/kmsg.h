@@ -28,7 +28,7 @@ int kmsg_set_mode(u32 mode);
 u32 kmsg_epoch(void);
 
 /* kmsg_rpc.c: replies, the built-in handlers and the benchmarks. */
-bool kmsg_deliver_reply(const struct pcn_ring_msg *msg);
+void kmsg_deliver_reply(const struct pcn_ring_msg *msg);
 void kmsg_rpc_init(void);
 int kmsg_bench(struct popcorn_kmsg_bench *b, bool stream);
 void kmsg_rpc_show(struct seq_file *m, unsigned int peer);

@@ -68,11 +68,10 @@ static void kmsg_backlog_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kmsg_backlog_work, kmsg_backlog_fn);
 
 /* A reply: into the buffer of the request waiting for it, if any still is. */
-bool kmsg_deliver_reply(const struct pcn_ring_msg *msg)
+void kmsg_deliver_reply(const struct pcn_ring_msg *msg)
 {
 	struct kmsg_pending *p = &pending[msg->cookie % MAX_PENDING];
 	unsigned long flags;
-	bool taken = false;
 
 	spin_lock_irqsave(&pending_lock, flags);
 	if (p->busy && p->cookie == msg->cookie && p->dest == msg->sender &&
@@ -80,10 +79,8 @@ bool kmsg_deliver_reply(const struct pcn_ring_msg *msg)
 		p->result = min(msg->len, p->max);
 		memcpy(p->buf, msg->data, p->result);
 		complete(&p->done);
-		taken = true;
 	}
 	spin_unlock_irqrestore(&pending_lock, flags);
-	return taken;
 }
 
 int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,

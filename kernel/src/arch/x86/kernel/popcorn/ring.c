@@ -345,16 +345,3 @@ void pcn_ring_consume(struct pcn_ring_rx *rx)
 	rx->received++;
 	advance(rx, rx->peeked_end);	/* as peek() checked it: the slot is not read again */
 }
-
-/* peek(), the payload copied into buf (max_len bytes), and consume(). */
-int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg, void *buf)
-{
-	int ret = pcn_ring_peek(rx, msg);
-
-	if (ret != 1)
-		return ret;
-	memcpy(buf, msg->data, msg->len);
-	msg->data = buf;
-	pcn_ring_consume(rx);
-	return 1;
-}

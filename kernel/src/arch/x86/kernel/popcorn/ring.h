@@ -155,7 +155,6 @@ u64 pcn_ring_next_lap(const struct pcn_ring_tx *tx);
 int pcn_ring_peek(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg);
 void pcn_ring_consume(struct pcn_ring_rx *rx);
 void pcn_ring_rx_flush(struct pcn_ring_rx *rx);
-int pcn_ring_recv(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg, void *buf);
 bool pcn_ring_empty(const struct pcn_ring_rx *rx);
 
 #endif /* _POPCORN_RING_H */
