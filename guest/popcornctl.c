@@ -7,6 +7,8 @@
  *   popcornctl stop ID
  *   popcornctl list
  *   popcornctl console
+ *   popcornctl migrate PID KERNEL
+ *   popcornctl migrations
  *
  * `boot` gives the new kernel the CPUs with these APIC IDs (the first one boots it).
  * --kernel-len and --initrd-len tell the loader a length other than the file's, as
@@ -17,6 +19,10 @@
  * `console` runs until killed: it copies every secondary's console to standard
  * output, a line at a time, each prefixed "@@K<id>| " so that the host can give each
  * kernel its own log (console-k<id>.log).
+ *
+ * `migrate` moves process PID (a shadow's PID names its process, wherever it runs)
+ * to kernel KERNEL, or says in one line why it stays; `migrations` lists the
+ * processes away from this kernel and those here from another.
  *
  * Numbers take C syntax (0x... for hex). Every error is one line naming the bad
  * argument or file, and the exit code is 1 (2 for usage errors).
@@ -213,13 +219,32 @@ static int stop(const char *id)
 	return 0;
 }
 
-static int list(void)
+static int migrate(const char *pid, const char *kernel)
+{
+	struct popcorn_migrate m = {
+		.pid = number("pid", pid), .kernel = number("kernel", kernel),
+	};
+	int fd = open("/dev/popcorn_kmsg", O_RDWR);
+
+	if (fd < 0)
+		die("/dev/popcorn_kmsg", strerror(errno));
+	if (ioctl(fd, POPCORN_IOC_MIGRATE, &m)) {
+		m.reason[sizeof(m.reason) - 1] = '\0';
+		fprintf(stderr, "popcornctl: migrate %d to kernel %u: %s%s%s\n", m.pid, m.kernel,
+			strerror(errno), m.reason[0] ? ": " : "", m.reason);
+		return 1;
+	}
+	printf("pid %d runs on kernel %u\n", m.pid, m.kernel);
+	return 0;
+}
+
+static int cat(const char *path)
 {
 	char line[256];
-	FILE *f = fopen("/proc/popcorn", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
-		die("/proc/popcorn", strerror(errno));
+		die(path, strerror(errno));
 	while (fgets(line, sizeof(line), f))
 		fputs(line, stdout);
 	fclose(f);
@@ -281,11 +306,16 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "stop"))
 		return stop(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "list"))
-		return list();
+		return cat("/proc/popcorn");
+	if (argc == 4 && !strcmp(argv[1], "migrate"))
+		return migrate(argv[2], argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "migrations"))
+		return cat("/proc/popcorn_migrate");
 	if (argc == 2 && !strcmp(argv[1], "console"))
 		console();
 	fprintf(stderr, "usage: popcornctl boot --apic ID[,ID...] --mem START:SIZE --low ADDR "
 		"--kernel FILE --initrd FILE --cmdline TEXT\n       popcornctl stop ID\n"
-		"       popcornctl list\n       popcornctl console\n");
+		"       popcornctl list\n       popcornctl console\n"
+		"       popcornctl migrate PID KERNEL\n       popcornctl migrations\n");
 	return 2;
 }

@@ -176,7 +176,8 @@ def test_each_secondary_brings_up_both_of_its_cpus(isolation_run):
 
 def test_secondaries_with_a_bare_command_line_never_broadcast(isolation_run):
     # guest/exp/lib.sh boots them with just console=hvc0 rdinit=/init (and the
-    # experiment): their platform turns broadcast IPIs off itself.
+    # experiment and popcorn_migrate.enable=1): their platform turns broadcast IPIs off
+    # itself.
     for k in (1, 2, 3):
         log = (isolation_run / f"results/boot/multikernel/console-k{k}.log").read_text()
         line = next(x for x in log.splitlines() if "Kernel command line:" in x)
@@ -412,6 +413,46 @@ def test_a_cpu_being_lent_cannot_be_onlined(hardening_run):
     assert (values["held_state"], values["held_state_after"]) == ("reserved", "reserved")
     assert values["online_held"] == "rc=1 sh: write error: Device or resource busy"
     assert (values["held_boot_rc"], values["held_boot_state"]) == ("0", "running")
+
+
+@pytest.fixture(scope="session")
+def migration_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
+    """guest/exp/migrate-check.sh: a primary and two 128 MiB secondaries, one CPU each."""
+    return guest_script_run(tmp_path_factory, boot_run, "migrate-check",
+                            "maxcpus=1 memmap=256M$0x40000000 memmap=128K$0x20000 nokaslr "
+                            "no_ipi_broadcast=1 popcorn.mib=128 popcorn.cpus=1 "
+                            "popcorn.migrate_sizes=16,1048576", vcpus=3, mem_mib=1536)
+
+
+@pytest.mark.parametrize("size", ["16", "1048576"])
+def test_a_process_moved_mid_run_ends_exactly_as_an_unmigrated_run(migration_run, size):
+    values = migration_run[1].values
+    # Its output, through its shadow, is the unmigrated run's line for line; its exit
+    # code came back to the shell that waited for it at home.
+    assert values[f"self_{size}"] == "same=1 rc=7"
+    hops = [dict(kv.split("=", 1) for kv in values[f"mig_{size}_{n}"].split())
+            for n in (1, 2, 3)]
+    assert [(h["kernel"], h["rc"]) for h in hops] == [("1", "0"), ("2", "0"), ("0", "0")]
+
+
+def test_popcornctl_moves_a_running_process_by_its_home_pid(migration_run):
+    values = migration_run[1].values
+    # Moved from outside to kernel 1, listed there, then on to kernel 2 through its
+    # shadow: the same output and exit code as a run that stayed.
+    assert values["outside"] == "same=1 rc=7 moved1=0 moved2=0 listed=1"
+
+
+def test_signals_to_the_shadow_reach_the_process_and_its_status_comes_back(migration_run):
+    values = migration_run[1].values
+    assert values["sigterm"] == "rc=143 moved=0"
+    assert values["sigkill"] == "rc=137 moved=0"
+
+
+def test_what_cannot_move_is_refused_in_one_line_and_runs_on_at_home(migration_run):
+    values = migration_run[1].values
+    assert values["refused_fd"] == ("rc=95 same=1 reason=it_has_file_descriptor_3_open_"
+                                    "(only_0,_1_and_2_move)")
+    assert values["left_here"] == "0"
 
 
 @pytest.fixture(scope="session")

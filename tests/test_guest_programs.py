@@ -72,6 +72,20 @@ def test_baseline_and_kmsg_tools_name_bad_usage(guest_program):
     assert run(kmsgbench, "ping", "1", "many", "3").stderr == "kmsgbench: LEN: not a number\n"
 
 
+def test_migtest_gives_one_result_per_size_and_names_a_missing_device(guest_program):
+    migtest = guest_program("migtest")
+    first, again = run(migtest, "4096", "3"), run(migtest, "4096", "3")
+    assert first.returncode == 7 and first.stdout == again.stdout
+    assert first.stdout.splitlines()[-1].startswith("result size=4096 rounds=3 checksum=")
+    assert "tls=6 alarms=3" in first.stdout
+    other = run(migtest, "4097", "3")
+    assert other.stdout.splitlines()[-1] != first.stdout.splitlines()[-1]
+    # Without a Popcorn kernel the ask to move fails, and the run goes on unchanged.
+    asked = run(migtest, "4096", "3", "1")
+    assert asked.stderr.startswith("migtest: /dev/popcorn_kmsg:")
+    assert asked.returncode == 7 and asked.stdout == first.stdout
+
+
 @pytest.fixture(scope="module")
 def udpsoak(tmp_path_factory):
     return str(compile_program(REPO / "guest/udpsoak.c",

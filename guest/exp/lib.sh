@@ -13,8 +13,9 @@ uptime() { cut -d' ' -f1 /proc/uptime; }
 # that keeps it off the others' devices and CPUs is the loader's and the secondary
 # platform's business, whatever the command line says (the isolation tests boot
 # secondaries with just this). Tests that start test code on a peer add
-# popcorn_kmsg.test=1 to that peer's line.
-SECONDARY_CMDLINE="console=hvc0 rdinit=/init"
+# popcorn_kmsg.test=1 to that peer's line. Every kernel of the artifact accepts
+# migrated processes (popcorn_migrate.enable=1).
+SECONDARY_CMDLINE="console=hvc0 rdinit=/init popcorn_migrate.enable=1"
 
 # boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on its popcorn.cpus
 # CPUs (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from .targets.qemu import Machine, Timeouts
 
-BASE_CMDLINE = "console=ttyS0,115200 panic=-1 rdinit=/init"
+BASE_CMDLINE = "console=ttyS0,115200 panic=-1 rdinit=/init popcorn_migrate.enable=1"
 
 
 def kernel_cmdline(experiment: str, extra: str) -> str:

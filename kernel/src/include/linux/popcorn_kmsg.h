@@ -31,6 +31,7 @@ enum popcorn_kmsg_type {
 	POPCORN_KMSG_RSTREAM,		/* the restart test's stream (kmsg_restart.c) */
 	POPCORN_KMSG_RSTREAM_CTL,	/* request: start or stop that stream */
 	POPCORN_KMSG_RSTREAM_STATS,	/* request: what this kernel received of it */
+	POPCORN_KMSG_MIGRATE,		/* process migration, every step (migrate.c) */
 	POPCORN_KMSG_NR_TYPES = 32,
 };
 
@@ -50,6 +51,7 @@ int popcorn_kmsg_register(u16 type, popcorn_kmsg_handler_t handler);
 int popcorn_kmsg_register_ioctl(unsigned int cmd, popcorn_kmsg_ioctl_t fn);
 int popcorn_kmsg_self(void);
 bool popcorn_kmsg_peer_up(unsigned int kernel);
+u32 popcorn_kmsg_peer_epoch(unsigned int kernel);
 int popcorn_kmsg_send(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 len);
 int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,

@@ -177,6 +177,21 @@ struct popcorn_kmsg_probe {
 
 #define POPCORN_KMSG_IOC_PROBE		_IOWR(POPCORN_IOC_MAGIC, 24, struct popcorn_kmsg_probe)
 
+/*
+ * Migration: moves process pid (0: the caller) to kernel. A process away from home is
+ * named by its home pid: the shadow's. Returns when the process runs there, or with
+ * the reason it stays (it then runs on here, unchanged).
+ */
+#define POPCORN_MIGRATE_REASON	96
+
+struct popcorn_migrate {
+	__s32 pid;
+	__u32 kernel;
+	char reason[POPCORN_MIGRATE_REASON];	/* out: why it stays, if it does */
+};
+
+#define POPCORN_IOC_MIGRATE		_IOWR(POPCORN_IOC_MAGIC, 25, struct popcorn_migrate)
+
 #define POPCORN_KMSG_IOC_PING	_IOWR(POPCORN_IOC_MAGIC, 16, struct popcorn_kmsg_bench)
 #define POPCORN_KMSG_IOC_STREAM	_IOWR(POPCORN_IOC_MAGIC, 17, struct popcorn_kmsg_bench)
 /* Sets the mode of this kernel, or of another one (through a message). */

@@ -64,7 +64,7 @@
 #define RECORD_STOPPED		0x4b4d5453	/* "STMK": stopped by the primary */
 #define BUDGET			64		/* messages per ring per pass */
 #define SEND_WAIT_MS		1000
-#define MAX_IOCTLS		8
+#define MAX_IOCTLS		16
 
 static const struct pcn_ring_geometry geometry = {
 	.nslots = RING_SLOTS, .ndata = RING_DATA_LINES,
@@ -370,6 +370,13 @@ bool popcorn_kmsg_peer_up(unsigned int kernel)
 	       peer_epoch(kernel);
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_up);
+
+/* The peer's epoch while it runs, 0 otherwise: a changed epoch is a restarted peer. */
+u32 popcorn_kmsg_peer_epoch(unsigned int kernel)
+{
+	return popcorn_kmsg_peer_up(kernel) ? peer_epoch(kernel) : 0;
+}
+EXPORT_SYMBOL_GPL(popcorn_kmsg_peer_epoch);
 
 /* The primary, stopping a secondary: its peers see it down before its CPUs stop. */
 void popcorn_kmsg_kernel_stopped(unsigned int kernel)
@@ -718,6 +725,12 @@ static const struct file_operations pkmsg_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= pkmsg_ioctl,
 };
+
+/* For migration: this device is on every kernel, so a process's fds on it can move. */
+bool kmsg_is_device(const struct file *f)
+{
+	return f->f_op == &pkmsg_fops;
+}
 
 static struct miscdevice pkmsg_dev = {
 	.minor	= MISC_DYNAMIC_MINOR,

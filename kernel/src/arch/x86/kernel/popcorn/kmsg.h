@@ -16,6 +16,7 @@
 #define KMSG_PEER_TIMEOUT_MS	5000	/* generous: emulated CPUs stall for seconds */
 
 struct popcorn_kmsg_bench;
+struct file;
 struct seq_file;
 
 /* kmsg.c: the transport. */
@@ -26,6 +27,7 @@ int kmsg_drain_peer(unsigned int peer);
 u32 kmsg_mode(void);
 int kmsg_set_mode(u32 mode);
 u32 kmsg_epoch(void);
+bool kmsg_is_device(const struct file *f);
 
 /* kmsg_rpc.c: replies, the built-in handlers and the benchmarks. */
 void kmsg_deliver_reply(const struct pcn_ring_msg *msg);
