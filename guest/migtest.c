@@ -9,8 +9,9 @@
  * __thread counter), raises SIGALRM (a handler counts) and changes it, and prints the
  * round's checksum. After round i it moves itself to KERNEL[i] with the migrate ioctl
  * and reports on standard error how long that took, on the TSC every kernel shares:
- *   @@MIG kernel=K size=SIZE cycles=C ns=N rc=R
- * (N from the TSC rate measured against CLOCK_MONOTONIC at start). The last line of
+ *   @@MIG kernel=K size=SIZE cycles=C ns=N mono_ns=M real_ns=W rc=R [reason=...]
+ * (N from the TSC rate measured against CLOCK_MONOTONIC at start; M and W: how far
+ * CLOCK_MONOTONIC and CLOCK_REALTIME moved across the ioctl). The last line of
  * standard output is the result, the same for every run of the same SIZE and ROUNDS,
  * migrated or not; the exit code is 7, for the parent to see through a shadow.
  *
@@ -89,18 +90,36 @@ static uint64_t round_checksum(unsigned char *buf, size_t size, int round, doubl
 	return sum;
 }
 
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Moves itself, and says how long that took on the TSC and by its clocks: they must
+ * neither jump nor go back.
+ */
 static void migrate(int fd, const char *kernel, size_t size, double rate)
 {
 	struct popcorn_migrate m = { .kernel = strtoul(kernel, NULL, 0) };
+	int64_t m0, r0, m1, r1;
 	uint64_t c0, c1;
 	int rc;
 
+	m0 = clock_ns(CLOCK_MONOTONIC);
+	r0 = clock_ns(CLOCK_REALTIME);
 	c0 = rdtsc();
 	rc = ioctl(fd, POPCORN_IOC_MIGRATE, &m);
 	c1 = rdtsc();
+	r1 = clock_ns(CLOCK_REALTIME);
+	m1 = clock_ns(CLOCK_MONOTONIC);
 	m.reason[sizeof(m.reason) - 1] = '\0';
-	fprintf(stderr, "@@MIG kernel=%u size=%zu cycles=%llu ns=%.0f rc=%d%s%s\n", m.kernel,
-		size, (unsigned long long)(c1 - c0), (double)(c1 - c0) / rate,
+	fprintf(stderr, "@@MIG kernel=%u size=%zu cycles=%llu ns=%.0f mono_ns=%lld real_ns=%lld "
+		"rc=%d%s%s\n", m.kernel, size, (unsigned long long)(c1 - c0),
+		(double)(c1 - c0) / rate, (long long)(m1 - m0), (long long)(r1 - r0),
 		rc ? errno : 0, m.reason[0] ? " reason=" : "", m.reason);
 }
 

@@ -24,6 +24,7 @@
 #include <linux/binfmts.h>
 #include <linux/ctype.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -37,6 +38,8 @@
 #include <linux/pid.h>
 #include <linux/popcorn_kmsg.h>
 #include <linux/proc_fs.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
 #include <linux/refcount.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -66,6 +69,8 @@ MODULE_PARM_DESC(enable, "Accept processes that other kernels migrate here");
 #define POLL_MS		100
 #define WATCH_MS	200
 #define REQUEST_MS	120000		/* popcornctl waits this long for a migration */
+#define RELIABLE_MS	60000
+#define MAX_IN_PER_PEER	4
 #define MEM_RESERVE_PAGES	(16UL << (20 - PAGE_SHIFT))	/* left to this kernel */
 
 struct mig_wire {
@@ -102,6 +107,7 @@ struct mig_out {
 	pid_t remote_pid;
 	int status;
 	u32 at;			/* the kernel it runs on now */
+	u64 output_dropped;
 	struct list_head output;
 	unsigned int nr_output;
 	struct mig_move *move;
@@ -122,7 +128,7 @@ struct mig_in {
 	struct list_head queue;
 	unsigned int queued;
 	bool gone;		/* aborted, broke the protocol, or its origin is down */
-	bool ready_sent, committed, running, killed;
+	bool ready_sent, committed, running, killed, moving;
 	struct pid *pid;
 	u64 out_seq, out_acked;
 };
@@ -174,6 +180,24 @@ static int send_op(u32 dest, u32 id, u16 op, s64 arg, u64 addr, bool may_block)
 	return ret;
 }
 
+/*
+ * A message that must arrive (EXIT, COMMIT, ABORT, a SIGKILL): tried again while the
+ * peer is the same boot and its ring stays full, for RELIABLE_MS at most.
+ */
+static int send_reliably(u32 dest, u32 epoch, u32 id, u16 op, s64 arg)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(RELIABLE_MS);
+	int ret;
+
+	for (;;) {
+		ret = send_op(dest, id, op, arg, 0, true);
+		if (!ret || popcorn_kmsg_peer_epoch(dest) != epoch ||
+		    time_after(jiffies, deadline))
+			return ret;
+		msleep(POLL_MS);
+	}
+}
+
 static void send_failed(u32 dest, u32 id, int error, const char *reason, bool may_block)
 {
 	struct mig_wire *w = kzalloc(sizeof(w->h) + MIG_REASON_MAX, GFP_ATOMIC);
@@ -203,14 +227,25 @@ static void copy_reason(char *dst, const char *src, u32 len)
 
 /* ---- The destination. ---- */
 
-static struct mig_in *find_in(u32 from, u32 id)
+/* Ids start again when the origin restarts: its epoch tells its boots apart. */
+static struct mig_in *find_in(u32 from, u32 epoch, u32 id)
 {
 	struct mig_in *in;
 
 	list_for_each_entry(in, &ins, node)
-		if (in->from == from && in->id == id)
+		if (in->from == from && in->from_epoch == epoch && in->id == id)
 			return in;
 	return NULL;
+}
+
+static unsigned int ins_from(u32 from)
+{
+	unsigned int n = 0;
+	struct mig_in *in;
+
+	list_for_each_entry(in, &ins, node)
+		n += in->from == from;
+	return n;
 }
 
 /* The migrant whose task this is, if it is one; under mig_lock. */
@@ -478,28 +513,29 @@ static int install_files(struct mig_in *in, u64 kmsg_fds, char *reason)
 	return ret < 0 ? ret : 0;
 }
 
-/* Until COMMIT, the origin can still give up: then it runs at home, not here. */
+/*
+ * Until COMMIT, the origin can still give up: then it runs at home, not here. No
+ * timeout of our own: the origin answers READY with COMMIT or ABORT while it runs,
+ * and the watchdog ends the wait when it stops.
+ */
 static int wait_commit(struct mig_in *in)
 {
-	unsigned long flags, deadline = jiffies + msecs_to_jiffies(STALL_MS);
-	int ret = 0;
+	wait_event(in->wq, READ_ONCE(in->committed) || READ_ONCE(in->gone));
+	return READ_ONCE(in->committed) ? 0 : -ECONNABORTED;
+}
 
-	while (!ret) {
-		spin_lock_irqsave(&mig_lock, flags);
-		if (in->gone)
-			ret = -ECONNABORTED;
-		else if (in->committed)
-			in->running = true;
-		spin_unlock_irqrestore(&mig_lock, flags);
-		if (ret || in->running)
-			break;
-		if (time_after(jiffies, deadline))
-			ret = -ETIMEDOUT;
-		else
-			wait_event_killable_timeout(in->wq, READ_ONCE(in->committed) ||
-						    READ_ONCE(in->gone), msecs_to_jiffies(POLL_MS));
-	}
-	return ret;
+struct mig_resume {
+	struct callback_head work;
+	unsigned long ax;
+};
+
+/* ret_from_fork() zeroes ax after restore_fn(): this puts its value back after that. */
+static void resume_fn(struct callback_head *work)
+{
+	struct mig_resume *r = container_of(work, struct mig_resume, work);
+
+	current_pt_regs()->ax = r->ax;
+	kfree(r);
 }
 
 /* The new task: from the keeper's child to the process, or gone. */
@@ -508,6 +544,7 @@ static int restore_fn(void *arg)
 	static const char *const envp[] = { NULL };
 	const char *argv[2] = {};
 	struct file *open[MIG_MAX_FILES] = {};
+	struct mig_resume *resume;
 	struct mig_in *in = arg;
 	struct mig_image *img;
 	struct mig_layout l;
@@ -519,7 +556,8 @@ static int restore_fn(void *arg)
 
 	img = kvzalloc(MIG_IMAGE_MAX, GFP_KERNEL);
 	reason = kzalloc(MIG_REASON_MAX, GFP_KERNEL);
-	if (!img || !reason)
+	resume = kzalloc(sizeof(*resume), GFP_KERNEL);
+	if (!img || !reason || !resume)
 		goto fail;
 	strscpy(reason, "out of memory here", MIG_REASON_MAX);
 	ret = receive_image(in, img, &size, &consumed, reason);
@@ -530,6 +568,9 @@ static int restore_fn(void *arg)
 	if (ret)
 		goto fail;
 	in->home_pid = img->home_pid;
+	ret = mig_align_clocks(img, reason);
+	if (ret)
+		goto fail;
 	argv[0] = l.files[img->exe].path;
 	ret = kernel_execve(argv[0], argv, envp);
 	if (ret) {
@@ -553,6 +594,11 @@ static int restore_fn(void *arg)
 	ret = wait_commit(in);
 	if (ret)
 		goto gone;
+	resume->ax = img->regs.ax;
+	init_task_work(&resume->work, resume_fn);
+	if (task_work_add(current, &resume->work, TWA_RESUME))
+		goto gone;	/* it is being killed */
+	resume = NULL;
 	for (i = 0; i < MIG_MAX_FILES; i++)
 		if (open[i])
 			fput(open[i]);
@@ -571,7 +617,8 @@ gone:
 			fput(open[i]);
 	kvfree(img);
 	kfree(reason);
-	do_exit(0);
+	kfree(resume);
+	do_exit(SIGKILL);	/* after READY, its shadow learns it ended as killed */
 }
 
 /* Its parent here: starts it, waits for it, says home how it ended. */
@@ -588,7 +635,7 @@ static int keeper_fn(void *arg)
 	else
 		kernel_wait(pid, &status);
 	if (READ_ONCE(in->ready_sent))
-		send_op(in->from, in->id, MIG_OP_EXIT, status, 0, true);
+		send_reliably(in->from, in->from_epoch, in->id, MIG_OP_EXIT, status);
 	remove_in(in);
 	return 0;
 }
@@ -606,7 +653,7 @@ static void start_fn(struct work_struct *work)
 }
 
 /* Under mig_lock: a new incoming process, or the reason there is none. */
-static struct mig_in *new_in(u32 from, u32 id, int *error, const char **reason)
+static struct mig_in *new_in(u32 from, u32 epoch, u32 id, int *error, const char **reason)
 {
 	struct mig_in *in;
 
@@ -616,7 +663,7 @@ static struct mig_in *new_in(u32 from, u32 id, int *error, const char **reason)
 		return NULL;
 	*error = -EBUSY;
 	*reason = "this kernel takes no more migrations at once";
-	if (nr_ins >= MAX_IN)
+	if (nr_ins >= MAX_IN || ins_from(from) >= MAX_IN_PER_PEER)
 		return NULL;
 	*error = -ENOMEM;
 	*reason = "out of memory here";
@@ -626,7 +673,7 @@ static struct mig_in *new_in(u32 from, u32 id, int *error, const char **reason)
 	refcount_set(&in->ref, 1);
 	in->from = from;
 	in->id = id;
-	in->from_epoch = popcorn_kmsg_peer_epoch(from);
+	in->from_epoch = epoch;
 	init_waitqueue_head(&in->wq);
 	INIT_LIST_HEAD(&in->queue);
 	INIT_WORK(&in->start, start_fn);
@@ -659,6 +706,7 @@ static void move_fn(struct work_struct *work)
 		put_task_struct(t);
 	}
 	send_op(mw->in->from, mw->in->id, MIG_OP_MOVED, ret, mw->kernel, true);
+	WRITE_ONCE(mw->in->moving, false);
 	put_in(mw->in);
 	kfree(mw);
 }
@@ -672,11 +720,12 @@ static void to_destination(u32 from, const struct mig_hdr *h, const void *data, 
 	struct mig_msg *m;
 	unsigned long flags;
 	int error = 0;
+	u32 epoch = popcorn_kmsg_peer_epoch(from);
 
 	spin_lock_irqsave(&mig_lock, flags);
-	in = find_in(from, h->id);
-	if (!in && h->op == MIG_OP_IMAGE && !h->addr)
-		in = new_in(from, h->id, &error, &reason);
+	in = find_in(from, epoch, h->id);
+	if (!in && epoch && h->op == MIG_OP_IMAGE && !h->addr)
+		in = new_in(from, epoch, h->id, &error, &reason);
 	if (!in)
 		goto unlock;
 	switch (h->op) {
@@ -702,17 +751,19 @@ static void to_destination(u32 from, const struct mig_hdr *h, const void *data, 
 		break;
 	case MIG_OP_COMMIT:
 		if (in->ready_sent && !in->gone)
-			in->committed = true;
+			in->committed = in->running = true;
 		break;
 	case MIG_OP_SIGNAL:
 		if (in->running && h->arg > 0 && h->arg <= MIG_NSIG)
 			kill = get_pid(in->pid);
 		break;
 	case MIG_OP_MOVE:
-		if (!in->running || h->arg < 0 || h->arg >= POPCORN_KMSG_MAX_KERNELS)
-			break;
+		if (!in->running || in->moving || h->arg < 0 ||
+		    h->arg >= POPCORN_KMSG_MAX_KERNELS)
+			break;	/* one move at a time */
 		mw = kzalloc(sizeof(*mw), GFP_ATOMIC);
 		if (mw) {
+			in->moving = true;
 			refcount_inc(&in->ref);
 			mw->in = in;
 			mw->kernel = h->arg;
@@ -796,6 +847,7 @@ static void to_origin(u32 from, const struct mig_hdr *h, const void *data, u32 l
 	struct mig_out *out;
 	struct mig_msg *m;
 	unsigned long flags;
+	u64 ack = 0;
 
 	spin_lock_irqsave(&mig_lock, flags);
 	out = find_out(from, h->id);
@@ -820,11 +872,15 @@ static void to_origin(u32 from, const struct mig_hdr *h, const void *data, u32 l
 		copy_reason(out->reason, data, len);
 		break;
 	case MIG_OP_OUTPUT:
-		if (!out->ready || (h->arg != 1 && h->arg != 2) || out->nr_output >= OUTPUT_MAX)
+		if (!out->ready || (h->arg != 1 && h->arg != 2))
 			break;
-		m = kmalloc(struct_size(m, data, len), GFP_ATOMIC);
-		if (!m)
+		m = out->nr_output < OUTPUT_MAX ? kmalloc(struct_size(m, data, len), GFP_ATOMIC) :
+		      NULL;
+		if (!m) {
+			out->output_dropped++;	/* acknowledged, so its writer goes on */
+			ack = h->addr;
 			break;
+		}
 		m->h = *h;
 		m->len = len;
 		memcpy(m->data, data, len);
@@ -849,6 +905,8 @@ static void to_origin(u32 from, const struct mig_hdr *h, const void *data, u32 l
 	wake_up_all(&out->wq);
 unlock:
 	spin_unlock_irqrestore(&mig_lock, flags);
+	if (ack)
+		send_op(from, h->id, MIG_OP_OUTACK, ack, 0, false);
 }
 
 static void handle_migrate(const struct popcorn_kmsg *msg)
@@ -1102,9 +1160,10 @@ static int migrate_current(u32 kernel, bool in_ioctl, char *reason, struct mig_o
 	kvfree(img);
 	kfree(w);
 	if (!ret)
-		ret = send_op(kernel, out->id, MIG_OP_COMMIT, 0, 0, true);
+		ret = send_reliably(kernel, out->dest_epoch, out->id, MIG_OP_COMMIT, 0);
 	if (ret) {
-		send_op(kernel, out->id, MIG_OP_ABORT, 0, 0, true);
+		/* COMMIT may have gone in after all: ABORT is ignored then, and EXIT ends it. */
+		send_reliably(kernel, out->dest_epoch, out->id, MIG_OP_ABORT, 0);
 		if (out->failed && out->reason[0])
 			snprintf(reason, MIG_REASON_MAX, "kernel %u: %s", kernel, out->reason);
 		else if (!reason[0])
@@ -1141,6 +1200,33 @@ static void become_shadow(void)
 	spin_unlock_irq(&current->sighand->siglock);
 	sigemptyset(&none);
 	set_current_blocked(&none);
+	/* Its memory is there now: the shadow never runs in user space again. */
+	vm_munmap(0, TASK_SIZE_MAX);
+}
+
+static void forward_signals(struct mig_out *out);
+
+/* A write that a pending signal interrupts is tried again once it is forwarded. */
+static void write_all(struct mig_out *out, struct file *f, const u8 *data, u32 len)
+{
+	unsigned int tries = 0;
+	loff_t pos;
+	ssize_t n;
+
+	while (len && tries++ < 100 && !fatal_signal_pending(current)) {
+		pos = f->f_pos;
+		n = kernel_write(f, data, len, &pos);
+		if (n > 0 && !(f->f_mode & FMODE_STREAM))
+			f->f_pos = pos;
+		if (n > 0) {
+			data += n;
+			len -= n;
+		} else if (n == -ERESTARTSYS || n == -EINTR || n == -EAGAIN) {
+			forward_signals(out);
+		} else {
+			return;		/* closed or broken here: the process goes on */
+		}
+	}
 }
 
 static void write_output(struct mig_out *out)
@@ -1148,7 +1234,6 @@ static void write_output(struct mig_out *out)
 	unsigned long flags;
 	struct mig_msg *m;
 	struct file *f;
-	loff_t pos;
 
 	for (;;) {
 		spin_lock_irqsave(&mig_lock, flags);
@@ -1162,10 +1247,7 @@ static void write_output(struct mig_out *out)
 			return;
 		f = fget(m->h.arg);
 		if (f) {
-			pos = f->f_pos;
-			kernel_write(f, m->data, m->len, &pos);
-			if (!(f->f_mode & FMODE_STREAM))
-				f->f_pos = pos;
+			write_all(out, f, m->data, m->len);
 			fput(f);
 		}
 		/* Written or not (closed here): the process goes on. */
@@ -1181,7 +1263,7 @@ static void forward_signals(struct mig_out *out)
 	sigset_t keep;
 	int sig;
 
-	siginitset(&keep, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	siginitset(&keep, sigmask(SIGKILL));	/* SIGSTOP too: it stops the process */
 	for (;;) {
 		spin_lock_irq(&current->sighand->siglock);
 		sig = dequeue_signal(&keep, &info, &type);
@@ -1251,7 +1333,7 @@ static int shadow(struct mig_out *out)
 			do_group_exit(exit_code(status));
 		}
 		if (fatal_signal_pending(current)) {
-			send_op(out->dest, out->id, MIG_OP_SIGNAL, SIGKILL, 0, true);
+			send_reliably(out->dest, out->dest_epoch, out->id, MIG_OP_SIGNAL, SIGKILL);
 			remove_out(out);
 			return -EINTR;	/* and dies of its SIGKILL on the way out */
 		}
@@ -1293,24 +1375,32 @@ static void request_fn(struct callback_head *work)
 		shadow(out);	/* returns only when killed: it dies on its way out */
 }
 
-/* A shadow's process moves where it runs: the shadow asks it there. */
-static int move_shadowed(struct mig_out *out, u32 kernel, char *reason)
+/*
+ * A shadow's process moves where it runs: the shadow asks it there. 1 if t is no
+ * shadow; the shadow may go while we wait, so out is used only under mig_lock.
+ */
+static int move_shadowed(struct task_struct *t, u32 kernel, char *reason)
 {
 	struct mig_move move = { .kernel = kernel, .result = -EINPROGRESS };
 	unsigned long flags;
-	struct mig_out *o;
+	struct mig_out *o, *out;
 	u32 dest;
 	int ret;
 
 	spin_lock_irqsave(&mig_lock, flags);
+	out = out_of_task(t);
+	if (!out) {
+		spin_unlock_irqrestore(&mig_lock, flags);
+		return 1;
+	}
 	dest = out->dest;
 	if (out->move) {
 		spin_unlock_irqrestore(&mig_lock, flags);
 		return (snprintf(reason, MIG_REASON_MAX, "it is being moved already"), -EBUSY);
 	}
 	out->move = &move;
-	spin_unlock_irqrestore(&mig_lock, flags);
 	wake_up_all(&out->wq);
+	spin_unlock_irqrestore(&mig_lock, flags);
 	ret = wait_event_killable_timeout(moves_wq, READ_ONCE(move.result) != -EINPROGRESS,
 					  msecs_to_jiffies(REQUEST_MS));
 	spin_lock_irqsave(&mig_lock, flags);
@@ -1330,16 +1420,12 @@ static int move_shadowed(struct mig_out *out, u32 kernel, char *reason)
 static int migrate_task(struct task_struct *t, u32 kernel, char *reason)
 {
 	struct mig_request *req;
-	unsigned long flags;
-	struct mig_out *out;
 	long left;
 	int ret;
 
-	spin_lock_irqsave(&mig_lock, flags);
-	out = out_of_task(t);
-	spin_unlock_irqrestore(&mig_lock, flags);
-	if (out)
-		return move_shadowed(out, kernel, reason);
+	ret = move_shadowed(t, kernel, reason);
+	if (ret <= 0)
+		return ret;
 	if (t->flags & (PF_KTHREAD | PF_USER_WORKER) || !t->mm)
 		return (snprintf(reason, MIG_REASON_MAX, "it is a kernel thread"), -EINVAL);
 	req = kzalloc(sizeof(*req), GFP_KERNEL);

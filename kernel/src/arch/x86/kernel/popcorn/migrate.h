@@ -110,10 +110,14 @@ struct mig_image {
 	u64 start_brk, brk, start_stack;
 	u64 arg_start, arg_end, env_start, env_end;
 	u64 vdso;		/* where its vDSO text is */
+	u8 vdso_sha256[32];	/* which vDSO that is */
 	u64 clear_child_tid;
 	u64 robust_list;
 	u64 robust_list_len;
 	u64 kmsg_fds;		/* fds open on /dev/popcorn_kmsg, opened again there */
+	u64 tsc;		/* when it stopped, on the TSC every kernel shares */
+	s64 mono_ns;		/* its CLOCK_MONOTONIC then, as it sees it */
+	s64 boot_ns;		/* its CLOCK_BOOTTIME then */
 	u32 exe;		/* index into the files */
 	char comm[16];
 	char cwd[MIG_PATH_MAX];
@@ -136,6 +140,7 @@ int mig_check_files(const struct mig_image *img, const struct mig_layout *l,
 		    struct file **open, char *reason);
 int mig_build_mm(const struct mig_image *img, const struct mig_layout *l,
 		 struct file **open, char *reason);
+int mig_align_clocks(const struct mig_image *img, char *reason);
 int mig_restore_task(const struct mig_image *img, const struct mig_layout *l, char *reason);
 int mig_put_page(const struct mig_image *img, const struct mig_layout *l, u64 addr,
 		 const void *data);

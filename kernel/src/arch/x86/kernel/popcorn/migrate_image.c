@@ -26,13 +26,18 @@
 #include <linux/personality.h>
 #include <linux/ptrace.h>
 #include <linux/regset.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/sched/user.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <linux/time_namespace.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/fpu/api.h>
@@ -42,6 +47,7 @@
 #include <asm/prctl.h>
 #include <asm/proto.h>
 #include <asm/segment.h>
+#include <asm/tsc.h>
 #include <asm/vdso.h>
 
 /* The XSAVE copy helpers live with the FPU code; ptrace's regsets use them too. */
@@ -61,6 +67,7 @@
 			 SA_NODEFER | SA_RESETHAND | SA_RESTORER)
 #define HASH_CHUNK	(64 * 1024)
 #define FILE_SIZE_MAX	(1ULL << 30)
+#define CLOCK_NS_MAX	(1LL << 62)
 
 static bool user_addr(u64 a)
 {
@@ -157,6 +164,16 @@ static int refusal(struct task_struct *t, u64 *kmsg_fds, char *reason)
 		return REFUSE(reason, "its address space is shared");
 	if (t->ptrace)
 		return REFUSE(reason, "it is traced");
+	if (!list_empty(&t->children))
+		return REFUSE(reason, "it has child processes (they could not wait for it)");
+#ifdef CONFIG_MODIFY_LDT_SYSCALL
+	if (READ_ONCE(t->mm->context.ldt))
+		return REFUSE(reason, "it has a local descriptor table");
+#endif
+#ifdef CONFIG_RSEQ
+	if (t->rseq)
+		return REFUSE(reason, "it has restartable sequences registered");
+#endif
 #ifdef CONFIG_SECCOMP
 	if (t->seccomp.mode != SECCOMP_MODE_DISABLED)
 		return REFUSE(reason, "it has a seccomp filter");
@@ -237,6 +254,20 @@ static void capture_task(struct mig_image *img)
 	get_task_comm(img->comm, current);
 }
 
+/* Its clocks as it sees them (in its time namespace), and the TSC at that moment. */
+static void capture_clocks(struct mig_image *img)
+{
+	struct timespec64 mono, boot;
+
+	ktime_get_ts64(&mono);
+	img->tsc = rdtsc_ordered();
+	ktime_get_boottime_ts64(&boot);
+	timens_add_monotonic(&mono);
+	timens_add_boottime(&boot);
+	img->mono_ns = timespec64_to_ns(&mono);
+	img->boot_ns = timespec64_to_ns(&boot);
+}
+
 static int capture_cwd(struct mig_image *img, char *reason)
 {
 	char *p, *buf = kmalloc(MIG_PATH_MAX, GFP_KERNEL);
@@ -251,6 +282,12 @@ static int capture_cwd(struct mig_image *img, char *reason)
 		strscpy(img->cwd, p, MIG_PATH_MAX);
 	kfree(buf);
 	return IS_ERR(p) ? REFUSE(reason, "its working directory's path is too long") : 0;
+}
+
+/* Its C library keeps pointers into the vDSO: both kernels must have the same one. */
+static void vdso_digest(u8 *digest)
+{
+	sha256(vdso_image_64.data, vdso_image_64.size, digest);
 }
 
 static bool is_vdso(struct mm_struct *mm, struct vm_area_struct *vma)
@@ -373,6 +410,7 @@ struct mig_image *mig_capture(u32 home, pid_t home_pid, char *reason)
 	img->home_pid = home_pid;
 	img->xsave_size = xsave_size;
 	img->kmsg_fds = kmsg_fds;
+	vdso_digest(img->vdso_sha256);
 	capture_regs(img);
 	capture_task(img);
 	ret = capture_cwd(img, reason);
@@ -396,6 +434,7 @@ struct mig_image *mig_capture(u32 home, pid_t home_pid, char *reason)
 	memcpy(p, files, img->nr_files * sizeof(*files));
 	p += img->nr_files * sizeof(*files);
 	img->size = p - (u8 *)img;
+	capture_clocks(img);
 	goto out;
 fail:
 	if (ret == -ENOMEM)
@@ -478,6 +517,9 @@ static int validate_task(const struct mig_image *img, char *reason)
 	    img->cap_ambient & ~(img->cap_permitted & img->cap_inheritable) ||
 	    img->securebits & ~SECURE_ALL_BITS & ~SECURE_ALL_LOCKS)
 		return REFUSE(reason, "its capabilities are not valid");
+	if (img->mono_ns < 0 || img->boot_ns < 0 || img->mono_ns > CLOCK_NS_MAX ||
+	    img->boot_ns > CLOCK_NS_MAX)
+		return REFUSE(reason, "its clocks are not valid");
 	if (img->kmsg_fds & 0x7)
 		return REFUSE(reason, "its standard files are not its own");
 	if (img->robust_list_len != sizeof(struct robust_list_head) ||
@@ -490,10 +532,14 @@ static int validate_mm(const struct mig_image *img, const struct mig_layout *l, 
 {
 	u64 vvar = img->vdso + vdso_image_64.sym_vvar_start;
 	u64 vdso_end = img->vdso + vdso_image_64.size;
+	u8 digest[SHA256_DIGEST_SIZE];
 	const struct mig_vma *v;
 	u64 prev_end = 0;
 	u32 i;
 
+	vdso_digest(digest);
+	if (memcmp(digest, img->vdso_sha256, sizeof(digest)))
+		return REFUSE(reason, "its vDSO is not this kernel's");
 	if (!user_range(img->start_code, img->end_code) ||
 	    !user_range(img->start_data, img->end_data) ||
 	    !user_range(img->start_brk, img->brk) || !user_addr(img->start_stack) ||
@@ -553,6 +599,33 @@ int mig_validate(const struct mig_image *img, u32 size, struct mig_layout *l, ch
 	return ret;
 }
 
+/*
+ * A path the peer named, opened only if it is a regular file (a FIFO would block, a
+ * device might act on open), and the file that was looked at.
+ */
+static int open_regular(const char *name, struct file **filp)
+{
+	struct path path;
+	struct file *f;
+	int ret;
+
+	*filp = NULL;
+	ret = kern_path(name, 0, &path);
+	if (ret)
+		return ret;
+	if (!d_is_reg(path.dentry)) {
+		path_put(&path);
+		return -EINVAL;
+	}
+	f = dentry_open(&path, O_RDONLY | O_LARGEFILE | O_NOFOLLOW | O_NONBLOCK,
+			current_cred());
+	path_put(&path);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	*filp = f;
+	return 0;
+}
+
 /* Each mapped file is here, at the same path, with the same contents. */
 int mig_check_files(const struct mig_image *img, const struct mig_layout *l,
 		    struct file **open, char *reason)
@@ -563,13 +636,10 @@ int mig_check_files(const struct mig_image *img, const struct mig_layout *l,
 	int ret;
 
 	for (i = 0; i < img->nr_files; i++) {
-		open[i] = filp_open(l->files[i].path, O_RDONLY | O_LARGEFILE, 0);
-		if (IS_ERR(open[i])) {
-			ret = PTR_ERR(open[i]);
-			open[i] = NULL;
-			return REFUSE(reason, "its file %s is not here (%d)", l->files[i].path,
-				      ret);
-		}
+		ret = open_regular(l->files[i].path, &open[i]);
+		if (ret)
+			return REFUSE(reason, "its file %s is not a file here (%d)",
+				      l->files[i].path, ret);
 		ret = hash_file(open[i], &size, digest);
 		if (ret || size != l->files[i].size ||
 		    memcmp(digest, l->files[i].sha256, sizeof(digest)))
@@ -592,6 +662,8 @@ int mig_build_mm(const struct mig_image *img, const struct mig_layout *l,
 	if (ret)
 		return REFUSE(reason, "its exec's mappings cannot be removed (%d)", ret);
 	ret = map_vdso_once(&vdso_image_64, img->vdso + vdso_image_64.sym_vvar_start);
+	if (!ret && (unsigned long)mm->context.vdso != img->vdso)
+		ret = -EEXIST;	/* the address is a hint to map_vdso() */
 	if (ret)
 		return REFUSE(reason, "its vDSO cannot be mapped at %#llx (%d)", img->vdso, ret);
 	for (i = 0; i < img->nr_vmas; i++) {
@@ -658,6 +730,41 @@ int mig_put_page(const struct mig_image *img, const struct mig_layout *l, u64 ad
 			      FOLL_FORCE | FOLL_WRITE) != PAGE_SIZE)
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * Before its exec: a time namespace of its own whose offsets make CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME go on from where they were at home, plus the time the move took on
+ * the shared TSC. (CLOCK_REALTIME needs nothing: a secondary's time of day is the
+ * primary's, carried by the same TSC.)
+ */
+int mig_align_clocks(const struct mig_image *img, char *reason)
+{
+	struct proc_timens_offset off[2] = {
+		{ .clockid = CLOCK_MONOTONIC }, { .clockid = CLOCK_BOOTTIME },
+	};
+	struct timespec64 mono, boot;
+	u64 tsc = rdtsc_ordered();
+	s64 elapsed = 0;
+	struct file *f;
+	int ret;
+
+	if (tsc > img->tsc && tsc_khz)
+		elapsed = mul_u64_u32_div(tsc - img->tsc, NSEC_PER_MSEC, tsc_khz);
+	ktime_get_ts64(&mono);
+	ktime_get_boottime_ts64(&boot);
+	off[0].val = ns_to_timespec64(img->mono_ns + elapsed - timespec64_to_ns(&mono));
+	off[1].val = ns_to_timespec64(img->boot_ns + elapsed - timespec64_to_ns(&boot));
+	ret = ksys_unshare(CLONE_NEWTIME);
+	if (ret)
+		return REFUSE(reason, "no time namespace for its clocks (%d)", ret);
+	/* Its /proc file, as a writer of the offsets would have it open: the permission. */
+	f = filp_open("/proc/self/timens_offsets", O_WRONLY, 0);
+	if (IS_ERR(f))
+		return REFUSE(reason, "no /proc here for its clocks (%ld)", PTR_ERR(f));
+	ret = proc_timens_set_offset(f, current, off, ARRAY_SIZE(off));
+	fput(f);
+	return ret ? REFUSE(reason, "its clock offsets were refused (%d)", ret) : 0;
 }
 
 static void restore_regs(const struct user_regs_struct *u)
@@ -727,6 +834,8 @@ static int restore_signals(const struct mig_image *img, char *reason)
 static int restore_creds(const struct mig_image *img)
 {
 	struct cred *c = prepare_creds();
+	struct user_struct *u;
+	int ret;
 
 	if (!c)
 		return -ENOMEM;
@@ -744,7 +853,22 @@ static int restore_creds(const struct mig_image *img)
 	c->cap_effective.val = img->cap_effective;
 	c->cap_bset.val = img->cap_bset;
 	c->cap_ambient.val = img->cap_ambient;
-	return commit_creds(c);
+	/* Its processes and limits count for its user, not for the keeper's root. */
+	u = alloc_uid(c->uid);
+	if (!u) {
+		abort_creds(c);
+		return -ENOMEM;
+	}
+	free_uid(c->user);
+	c->user = u;
+	ret = set_cred_ucounts(c);
+	if (ret < 0) {
+		abort_creds(c);
+		return ret;
+	}
+	commit_creds(c);
+	set_dumpable(current->mm, SUID_DUMP_USER);
+	return 0;
 }
 
 /* In the new task, its memory in place: everything else it had at home. */

@@ -46,6 +46,7 @@ static struct popcorn_ctrl handover __initdata;
 static struct popcorn_ctrl *ctrl;	/* the shared page, mapped for good */
 static u64 ctrl_phys;
 static u64 wallclock_ns, wallclock_tsc;	/* kept from the handover */
+static u32 wallclock_khz;		/* tsc_khz is not set yet when timekeeping starts */
 
 static unsigned long __init popcorn_get_tsc(void)
 {
@@ -78,8 +79,8 @@ static void popcorn_get_wallclock(struct timespec64 *now)
 {
 	u64 tsc = rdtsc(), ns = wallclock_ns;
 
-	if (ns && tsc > wallclock_tsc && tsc_khz)
-		ns += mul_u64_u32_div(tsc - wallclock_tsc, NSEC_PER_MSEC, tsc_khz);
+	if (ns && tsc > wallclock_tsc && wallclock_khz)
+		ns += mul_u64_u32_div(tsc - wallclock_tsc, NSEC_PER_MSEC, wallclock_khz);
 	*now = ns_to_timespec64(ns);
 }
 
@@ -236,6 +237,7 @@ void __init popcorn_secondary_setup(void)
 	ctrl_phys = phys;
 	wallclock_ns = handover.wallclock_ns;
 	wallclock_tsc = handover.wallclock_tsc;
+	wallclock_khz = handover.tsc_khz;
 
 	x86_init.irqs.pre_vector_init		= x86_init_noop;
 	x86_init.irqs.intr_mode_init		= popcorn_intr_mode_init;
@@ -279,8 +281,18 @@ struct popcorn_ctrl *popcorn_secondary_ctrl(void)
 
 static int __init popcorn_secondary_init(void)
 {
+	struct timespec64 now;
+
 	if (!ctrl_phys)
 		return 0;
+	/*
+	 * The clock stood still between timekeeping_init() and the TSC clocksource (no
+	 * timer ticked yet): set the time of day again, now that the TSC keeps it, so
+	 * that it is the primary's (a migrated process's CLOCK_REALTIME does not jump).
+	 */
+	popcorn_get_wallclock(&now);
+	if (now.tv_sec)
+		do_settimeofday64(&now);
 	if (!popcorn_secondary_ctrl()) {
 		pr_err("cannot map the control page\n");
 		return -ENOMEM;
