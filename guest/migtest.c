@@ -16,10 +16,12 @@
  * migrated or not; the exit code is 7, for the parent to see through a shadow.
  *
  * MIGTEST_SPIN_MS=N spins N ms after each round (so that popcornctl can move it from
- * outside meanwhile); MIGTEST_OPEN=PATH keeps PATH open (a migration must refuse that).
+ * outside meanwhile); MIGTEST_OPEN=PATH keeps PATH open and MIGTEST_THREAD=1 starts a
+ * second thread that sleeps (a migration must refuse either).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +41,14 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	alarms++;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
 }
 
 static uint64_t rdtsc(void)
@@ -153,6 +163,12 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	if (keep && open(keep, O_RDONLY) < 0)
 		fprintf(stderr, "migtest: %s: %s\n", keep, strerror(errno));
+	if (getenv("MIGTEST_THREAD")) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, sleeper, NULL))
+			fprintf(stderr, "migtest: no second thread\n");
+	}
 	if (argc > 3) {
 		fd = open("/dev/popcorn_kmsg", O_RDWR);
 		if (fd < 0)

@@ -3,6 +3,7 @@ pipeline. The kernel is built once per machine (the build cache outside the chec
 each configuration runs once per session in its own scratch directory."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -417,11 +418,11 @@ def test_a_cpu_being_lent_cannot_be_onlined(hardening_run):
 
 @pytest.fixture(scope="session")
 def migration_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
-    """guest/exp/migrate-check.sh: a primary and two 128 MiB secondaries, one CPU each."""
+    """guest/exp/migrate-check.sh: a primary and three 128 MiB secondaries, one CPU each."""
     return guest_script_run(tmp_path_factory, boot_run, "migrate-check",
-                            "maxcpus=1 memmap=256M$0x40000000 memmap=128K$0x20000 nokaslr "
+                            "maxcpus=1 memmap=384M$0x40000000 memmap=192K$0x20000 nokaslr "
                             "no_ipi_broadcast=1 popcorn.mib=128 popcorn.cpus=1 "
-                            "popcorn.migrate_sizes=16,1048576", vcpus=3, mem_mib=1536)
+                            "popcorn.migrate_sizes=16,1048576", vcpus=4, mem_mib=1536)
 
 
 @pytest.mark.parametrize("size", ["16", "1048576"])
@@ -454,11 +455,45 @@ def test_signals_to_the_shadow_reach_the_process_and_its_status_comes_back(migra
     assert values["sigkill"] == "rc=137 moved=0"
 
 
-def test_what_cannot_move_is_refused_in_one_line_and_runs_on_at_home(migration_run):
-    values = migration_run[1].values
-    assert values["refused_fd"] == ("rc=95 same=1 reason=it_has_file_descriptor_3_open_"
-                                    "(only_0,_1_and_2_move)")
-    assert values["left_here"] == "0"
+@pytest.mark.parametrize("case, reason", [
+    ("fd", "rc=95 same=1 reason=it_has_file_descriptor_3_open_(only_0,_1_and_2_move)"),
+    ("thread", "rc=95 same=1 reason=it_has_more_than_one_thread"),
+    ("down", "rc=112 same=1 reason=kernel_5_is_not_up"),
+    ("disabled", "rc=1 same=1 reason=kernel_3:_migration_is_disabled_on_this_kernel_"
+                 "(popcorn_migrate.enable)"),
+    ("memory", "rc=12 same=1 reason=kernel_2:_out_of_memory_here"),
+])
+def test_what_cannot_move_is_refused_in_one_line_and_runs_on_at_home(migration_run, case,
+                                                                        reason):
+    # rc: the ioctl's errno; same=1: its output is an unmigrated run's.
+    assert migration_run[1].values[f"refused_{case}"].startswith(reason)
+
+
+def test_migrations_leave_nothing_behind_on_either_kernel(migration_run):
+    run_dir, status = migration_run
+    assert status.values["left_here"] == "0" and status.values["left_after"] == "0"
+    # Kernel 2 took migrants and refused one out of memory; at the end (after their
+    # home, kernel 1, stopped) it has no migrant, migtest or keeper thread left.
+    watch = parse_console((run_dir / "console-k2.log").read_text()).values["watch"]
+    assert watch == "here=0 procs=0"
+
+
+def test_a_process_whose_home_stops_ends_where_it_runs(migration_run):
+    run_dir, status = migration_run
+    away = parse_console((run_dir / "console-k1.log").read_text()).values["away"]
+    assert away.startswith("kernel=2 size=4096 ") and away.endswith(" rc=0")
+    assert status.values["stop_1_rc"] == "0"
+    log = (run_dir / "console-k2.log").read_text()
+    assert re.search(r"popcorn migrate: pid \d+ came from kernel 1, which is down: ending it",
+                     log)
+
+
+def test_a_destination_that_stops_ends_the_shadow_as_killed(migration_run):
+    run_dir, status = migration_run
+    assert status.values["reboot_3_id"] == "1"  # the lowest free id
+    assert status.values["dest_stopped"] == "rc=137 moved=0"
+    assert re.search(r"popcorn migrate: pid \d+ ran on kernel 1, which is down: it ends as "
+                     "killed", (run_dir / "console.log").read_text())
 
 
 @pytest.fixture(scope="session")

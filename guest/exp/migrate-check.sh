@@ -1,5 +1,8 @@
-# Migration, what a user sees: the primary boots two secondaries and moves migtest
-# between the three kernels. Each check is one KV line (tests/test_e2e.py reads them):
+# Migration, what a user sees: the primary boots three secondaries and moves migtest
+# between the kernels. Kernel 1 sends a migtest of its own to kernel 2
+# (migrate-away.sh), kernel 2 says how many migrants and keepers it has
+# (migrate-watch.sh), kernel 3 first runs with migration disabled. Each check is one
+# KV line (tests/test_e2e.py reads them):
 #   self_<size>      migtest moves itself 0 -> 1 -> 2 -> 0 mid-run: same=1 when its
 #                    output is exactly an unmigrated run's, rc (its exit code, 7)
 #   mig_<size>_<n>   its n-th migration: the @@MIG line (kernel, cycles, rc)
@@ -8,24 +11,45 @@
 #   sigterm, sigkill a migtest moved to kernel 1, then signalled at home: rc (143, 137)
 #   refused_fd       migtest with a file open asks to move: rc of that ask (95:
 #                    EOPNOTSUPP), same= (it ran on at home), reason=
-#   left_here        lines left in /proc/popcorn_migrate at the end (0)
+#   refused_thread, refused_down, refused_disabled, refused_memory
+#                    asks to move that must fail: rc (errno), same=, reason=
+#   left_here        lines left in /proc/popcorn_migrate (0)
+#   dest_stopped     a migtest moved to the kernel booted again in slot 3, then that
+#                    kernel stopped: rc (137)
 # popcorn.migrate_sizes: comma-separated sizes in bytes.
 . /exp/lib.sh
 sizes=$(param popcorn.migrate_sizes | tr ',' ' ')
 popcornctl console &
 relay=$!
-for id in 1 2; do
-	boot_secondary "$id" "probe popcorn.stay=1"
-	kv "boot_${id}_rc" $?
-done
-t=0	# until both heartbeats reach us
-while [ "$(awk '$1 != "peer" && $2 == 1' /proc/popcorn_kmsg | wc -l)" -lt 2 ] && [ "$t" -lt 600 ]; do
-	sleep 0.1
-	t=$((t + 1))
-done
-kv peers_up "$(awk '$1 != "peer" && $2 == 1' /proc/popcorn_kmsg | wc -l)"
+boot_secondary 1 "migrate-away popcorn.stay=1"
+kv boot_1_rc $?
+boot_secondary 2 "migrate-watch"
+kv boot_2_rc $?
+boot_in_slot 3 3 "console=hvc0 rdinit=/init popcorn.exp=probe popcorn.stay=1"
+kv boot_3_rc $?
+
+# wait_up N: until N peers' heartbeats reach us (60 s at most).
+wait_up() {
+	t=0
+	while [ "$(awk '$1 != "peer" && $2 == 1' /proc/popcorn_kmsg | wc -l)" -lt "$1" ] &&
+		[ "$t" -lt 600 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	awk '$1 != "peer" && $2 == 1' /proc/popcorn_kmsg | wc -l
+}
+kv peers_up "$(wait_up 3)"
 
 same() { [ "$1" = "$2" ] && echo 1 || echo 0; }
+
+# refused NAME SIZE KERNEL [ENV=VALUE]: migtest asks to move and must stay.
+refused() {
+	ref=$(migtest "$2" 2)
+	out=$(env $4 migtest "$2" 2 "$3" 2> /tmp/mig.err)
+	rc=$(sed -n 's/^@@MIG.* rc=\([0-9]*\).*/\1/p' /tmp/mig.err)
+	reason=$(sed -n 's/^@@MIG.* reason=//p' /tmp/mig.err | tr ' ' '_')
+	kv "refused_$1" "rc=$rc same=$(same "$ref" "$out") reason=$reason"
+}
 
 for size in $sizes; do
 	ref=$(migtest "$size" 4)
@@ -67,13 +91,36 @@ for sig in TERM KILL; do
 	kv "sig$(echo "$sig" | tr 'A-Z' 'a-z')" "rc=$? moved=$moved"
 done
 
-ref=$(migtest 16 2)
-out=$(MIGTEST_OPEN=/exp/lib.sh migtest 16 2 1 2> /tmp/mig.err)
-rc=$(sed -n 's/^@@MIG.* rc=\([0-9]*\).*/\1/p' /tmp/mig.err)
-reason=$(sed -n 's/^@@MIG.* reason=//p' /tmp/mig.err | tr ' ' '_')
-kv refused_fd "rc=$rc same=$(same "$ref" "$out") reason=$reason"
+refused fd 16 1 MIGTEST_OPEN=/exp/lib.sh
+refused thread 16 1 MIGTEST_THREAD=1
+refused down 16 5
+refused disabled 16 3
+refused memory 150000000 2
 
 sleep 1
 kv left_here "$(($(wc -l < /proc/popcorn_migrate) - 1))"
+
+# Kernel 1 stops while its migtest runs on kernel 2: kernel 2 ends it.
+popcornctl stop 1 > /dev/null
+kv stop_1_rc $?
+sleep 3
+
+# Kernel 3 again, migration enabled: a migtest moves there, and it stops.
+# (The new kernel takes the lowest free id: kernel 1's.)
+popcornctl stop 3 > /dev/null
+id=$(boot_in_slot 3 3 "$SECONDARY_CMDLINE popcorn.exp=probe popcorn.stay=1" |
+	sed -n 's/^kernel \([0-9]*\) started.*/\1/p')
+kv reboot_3_id "$id"
+kv peers_up_again "$(wait_up 2)"
+MIGTEST_SPIN_MS=1000 migtest 4096 600 > /dev/null &
+pid=$!
+sleep 0.5
+popcornctl migrate "$pid" "$id" > /dev/null
+moved=$?
+[ "$moved" = 0 ] || kill "$pid"
+popcornctl stop "$id" > /dev/null
+wait "$pid"
+kv dest_stopped "rc=$? moved=$moved"
+kv left_after "$(($(wc -l < /proc/popcorn_migrate) - 1))"
 sleep 1	# the relay drains
 kill $relay
