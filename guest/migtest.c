@@ -3,6 +3,8 @@
  * migtest - a process that is migrated while it computes, and checks itself.
  *
  *   migtest SIZE ROUNDS [KERNEL...]
+ *   migtest hold SIZE
+ *   migtest tsc
  *
  * Fills SIZE bytes (heap below 128 KiB, an anonymous mapping above) with a pattern,
  * then each round computes on all of it (an integer checksum, floating point, a
@@ -14,6 +16,8 @@
  * CLOCK_MONOTONIC and CLOCK_REALTIME moved across the ioctl). The last line of
  * standard output is the result, the same for every run of the same SIZE and ROUNDS,
  * migrated or not; the exit code is 7, for the parent to see through a shadow.
+ *
+ * hold is the migrate experiment's process: see hold() below. tsc prints the TSC.
  *
  * MIGTEST_SPIN_MS=N spins N ms after each round (so that popcornctl can move it from
  * outside meanwhile); MIGTEST_OPEN=PATH keeps PATH open and MIGTEST_THREAD=1 starts a
@@ -133,6 +137,66 @@ static void migrate(int fd, const char *kernel, size_t size, double rate)
 		rc ? errno : 0, m.reason[0] ? " reason=" : "", m.reason);
 }
 
+/* This kernel's boot id: another kernel has another one. */
+static void boot_id(char *id, size_t n)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	id[0] = '\0';
+	if (f) {
+		if (!fgets(id, n, f))
+			id[0] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * hold SIZE: fills SIZE bytes, says "ready", then spins on the TSC. A pause of more
+ * than 1 ms after which the boot id differs is its move: it says when it last ran
+ * where it was and first ran here, on the TSC, checks its memory, and exits. (A pause
+ * with the same boot id is the host descheduling a vCPU: it spins on.)
+ */
+static int hold(size_t size)
+{
+	char before[64], after[64];
+	uint64_t sum, prev, now, gap, deadline;
+	unsigned char *buf = malloc(size ? size : 1);
+	double rate = tsc_per_ns(), fp = 0;
+	size_t i;
+
+	if (!buf)
+		return 1;
+	for (i = 0; i < size; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	sum = round_checksum(buf, size, 0, &fp);
+	for (i = 0; i < size; i++)	/* as it was: the same sum again below */
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	boot_id(before, sizeof(before));
+	printf("ready size=%zu rate=%.6f\n", size, rate);
+	fflush(stdout);
+	gap = (uint64_t)(rate * 1e6);
+	deadline = rdtsc() + (uint64_t)(rate * 6e11);	/* 600 s */
+	prev = rdtsc();
+	for (;;) {
+		now = rdtsc();
+		if (now - prev > gap) {
+			boot_id(after, sizeof(after));
+			if (strcmp(before, after))
+				break;
+			now = rdtsc();	/* the host's pause: not a move */
+		}
+		if (now > deadline) {
+			printf("@@GAP none size=%zu\n", size);
+			return 1;
+		}
+		prev = now;
+	}
+	printf("@@GAP size=%zu from=%llu to=%llu rate=%.6f correct=%d\n", size,
+	       (unsigned long long)prev, (unsigned long long)now, rate,
+	       round_checksum(buf, size, 0, &fp) == sum);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *spin = getenv("MIGTEST_SPIN_MS"), *keep = getenv("MIGTEST_OPEN");
@@ -143,8 +207,15 @@ int main(int argc, char **argv)
 	size_t size, i;
 	int rounds, r, fd = -1;
 
+	if (argc == 2 && !strcmp(argv[1], "tsc")) {
+		printf("%llu\n", (unsigned long long)rdtsc());
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return hold(strtoull(argv[2], NULL, 0));
 	if (argc < 3) {
-		fprintf(stderr, "usage: migtest SIZE ROUNDS [KERNEL...]\n");
+		fprintf(stderr, "usage: migtest SIZE ROUNDS [KERNEL...] | migtest hold SIZE | "
+			"migtest tsc\n");
 		return 2;
 	}
 	size = strtoull(argv[1], NULL, 0);

@@ -10,7 +10,7 @@ for pkg in $(sed 's/#.*//' "$list" | awk 'NF {print $1}'); do
 done
 # Packages the pipeline fetches for the guest image (apt-get download, never
 # installed here): apt's package lists must know them.
-guest_only=(nginx)
+guest_only=(nginx criu)
 lists_know() {
 	for pkg in "${guest_only[@]}"; do
 		policy=$(apt-cache policy "$pkg" 2>/dev/null || true)	# not piped: pipefail

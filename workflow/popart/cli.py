@@ -188,6 +188,33 @@ def cmd_net_report(a: argparse.Namespace) -> None:
         web_plot(frames["web"], Path(a.web_plot))
 
 
+def cmd_migrate_run(a: argparse.Namespace) -> None:
+    from .experiments.migrate import run_migrate
+    _run_on_target(a, run_migrate)
+
+
+def cmd_migrate_csv(a: argparse.Namespace) -> None:
+    from .experiments.migrate import migrate_rows, migrate_samples
+    from .tables import check_common_columns
+    run_dir = Path(a.run_dir)
+    samples = migrate_samples(run_dir, json.loads(a.migrate))
+    rows = migrate_rows(samples, read_json(run_dir / "status.json"))
+    check_common_columns(rows, a.csv)
+    atomic_write_text(Path(a.samples), samples.to_csv(index=False))
+    atomic_write_text(Path(a.csv), rows.to_csv(index=False))
+    log.info(f"migrate: {len(rows)} rows, {int((rows['status'] == 'ok').sum())} ok")
+
+
+def cmd_migrate_report(a: argparse.Namespace) -> None:
+    from .experiments.migrate import migrate_ratio
+    from .plots import migrate_plot
+    from .tables import write_table
+    df = pd.read_csv(a.csv)
+    write_table(df, Path(a.tables) / "migrate")
+    write_table(migrate_ratio(df), Path(a.tables) / "migrate_ratio")
+    migrate_plot(df, Path(a.plot))
+
+
 def cmd_soak_run(a: argparse.Namespace) -> None:
     from .experiments.soak import run_soak
     _run_on_target(a, run_soak)
@@ -267,7 +294,7 @@ def cmd_check_config(a: argparse.Namespace) -> None:
 
 
 TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "net-link", "net-run",
-                   "web-run", "soak-run"}
+                   "web-run", "soak-run", "migrate-run"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -321,6 +348,11 @@ def parser() -> argparse.ArgumentParser:
             ("runs", {"nargs": "+", "help": "system=run folder"}))
     command("web-csv", cmd_web_csv, ("--web", req), ("--link", req), ("--out", req),
             ("runs", {"nargs": "+", "help": "run folders, named <system>-v<vcpus>"}))
+    command("migrate-run", cmd_migrate_run, *on_target)
+    command("migrate-csv", cmd_migrate_csv, ("--migrate", req), ("--run-dir", req),
+            ("--csv", req), ("--samples", req))
+    command("migrate-report", cmd_migrate_report, ("--csv", req), ("--tables", req),
+            ("--plot", req))
     command("soak-run", cmd_soak_run, *on_target)
     command("soak-summary", cmd_soak_summary, ("--soak", req), ("--run-dir", req),
             ("--json", req), ("--csv", req))

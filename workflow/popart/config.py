@@ -77,6 +77,10 @@ def _check_combinations(config: dict) -> None:
         raise ConfigError(f"experiments.web.vcpus: {min(web['vcpus'])}: the multikernel needs "
                           "2 or more (a primary and a secondary); or leave it out of "
                           "experiments.web.systems")
+    migrate = config["experiments"]["migrate"]
+    if migrate["enabled"]:
+        from .experiments.migrate import partition_mib
+        partition_mib(migrate)  # a size the partition cannot hold: refused before any boot
 
 
 def load_config(path: Path | str, schema_path: Path | str) -> dict:

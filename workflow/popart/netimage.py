@@ -1,9 +1,9 @@
-"""The boot image of the network experiments: the common boot image with an overlay
-that adds Debian's iperf3 and nginx and the shared libraries they load.
+"""The boot image of the network and migration experiments: the common boot image with
+an overlay that adds Debian's iperf3, nginx and criu and the shared libraries they load.
 
-iperf3 is the host's own (it is also the host's load generator). nginx comes from its
-Debian package, fetched with apt-get download and unpacked with dpkg-deb into the cache,
-so that installing it never starts a web server on the host. The libraries are the
+iperf3 is the host's own (it is also the host's load generator). nginx and criu come
+from their Debian packages, fetched with apt-get download and unpacked with dpkg-deb into the cache,
+so that installing them never starts a web server on the host. The libraries are the
 ones ldd resolves on the host; the guest's dynamic loader finds them in Debian's
 multiarch directories without a cache. The kernel unpacks concatenated cpio archives
 in order, so the image is the common one followed by the overlay (and the secondaries'
@@ -94,7 +94,11 @@ def build_net_image(base: Path, secondary: Path, kernel_tree: Path, cache: Path,
     nginx = unpacked_deb("nginx", cache) / "usr/sbin/nginx"
     if not nginx.is_file():
         raise BuildError(f"{nginx}: the nginx package has no usr/sbin/nginx")
-    programs = {"/usr/bin/iperf3": Path(require("iperf3")), "/usr/sbin/nginx": nginx}
+    criu = unpacked_deb("criu", cache) / "usr/sbin/criu"
+    if not criu.is_file():
+        raise BuildError(f"{criu}: the criu package has no usr/sbin/criu")
+    programs = {"/usr/bin/iperf3": Path(require("iperf3")), "/usr/sbin/nginx": nginx,
+                "/usr/sbin/criu": criu}
     gen = compile_program(kernel_tree / "usr" / "gen_init_cpio.c", work / "gen_init_cpio", [])
     overlay = work / "net-overlay.cpio.gz"
     pack(gen, overlay_listing(programs), work, overlay)
@@ -108,8 +112,9 @@ def build_net_image(base: Path, secondary: Path, kernel_tree: Path, cache: Path,
     partial.replace(out)
     manifest = {"image": out.name, "sha256": sha256_file(out), "base_sha256": sha256_file(base),
                 "programs": {guest: str(host) for guest, host in programs.items()},
-                "packages": {"nginx": deb_version("nginx"), "iperf3": installed_version("iperf3")}}
+                "packages": {"nginx": deb_version("nginx"), "criu": deb_version("criu"),
+                             "iperf3": installed_version("iperf3")}}
     atomic_write_json(out.with_suffix("").with_suffix(".json"), manifest)
     log.info(f"netimage: {out} ({out.stat().st_size // 1024} KiB: the boot image, iperf3, "
-             f"nginx {manifest['packages']['nginx']})")
+             f"nginx {manifest['packages']['nginx']}, criu {manifest['packages']['criu']})")
     return manifest

@@ -149,3 +149,20 @@ def web_plot(web: pd.DataFrame, out: Path) -> None:
     axes[0].set_ylabel("requests/s")
     axes[1].set_ylabel("p99 latency [ms]")
     _finish(fig, web, "Static files from nginx", out)
+
+
+def migrate_plot(df: pd.DataFrame, out: Path) -> None:
+    """Median migration time (trigger to running, left) and downtime (right) against
+    the process's memory, per mechanism, log-log."""
+    sns.set_theme(style="whitegrid")
+    ok = df[df["status"] == "ok"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for ax, column, label in ((axes[0], "migrate_ms_p50", "asked to running [ms]"),
+                              (axes[1], "downtime_ms_p50", "last instruction to first [ms]")):
+        if len(ok):
+            sns.lineplot(data=ok, x="size_bytes", y=column, hue="mechanism", marker="o", ax=ax)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("memory of the process [bytes]")
+        ax.set_ylabel(label)
+    _finish(fig, df, "Migration to another kernel: popcorn against CRIU", out)

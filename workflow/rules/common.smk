@@ -92,6 +92,8 @@ def tidy_csvs():
         csvs["web"] = "results/web/web.csv"
     if config["experiments"]["soak"]["enabled"]:
         csvs["soak"] = "results/net/soak.csv"
+    if config["experiments"]["migrate"]["enabled"]:
+        csvs["migrate"] = "results/migrate/migrate.csv"
     return csvs
 
 
@@ -112,4 +114,6 @@ def final_outputs():
                     "results/plots/web.png"]
     if config["experiments"]["soak"]["enabled"]:
         outputs += ["results/net/soak.json"]
+    if config["experiments"]["migrate"]["enabled"]:
+        outputs += ["results/tables/migrate_ratio.csv", "results/plots/migrate.png"]
     return outputs

@@ -163,3 +163,30 @@ rule web_report:
     shell:
         "{POPART} net-report --web {input} --tables results/tables --web-plot {output.plot}"
         " 2>&1 | tee {log}"
+
+
+rule migrate_report:
+    input:
+        "results/migrate/migrate.csv",
+    output:
+        table=report(
+            "results/tables/migrate.csv",
+            caption="../report/migrate_table.rst",
+            category="Migration",
+        ),
+        ratio=report(
+            "results/tables/migrate_ratio.csv",
+            caption="../report/migrate_ratio_table.rst",
+            category="Migration",
+        ),
+        markdown=multiext("results/tables/migrate", ".md", "_ratio.md"),
+        plot=report(
+            "results/plots/migrate.png",
+            caption="../report/migrate_plot.rst",
+            category="Migration",
+        ),
+    log:
+        "results/logs/gather/migrate.log",
+    shell:
+        "{POPART} migrate-report --csv {input} --tables results/tables --plot {output.plot}"
+        " 2>&1 | tee {log}"

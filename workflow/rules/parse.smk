@@ -112,3 +112,18 @@ rule soak_summary:
     shell:
         "{POPART} soak-summary --soak {params.soak:q} --run-dir results/net/soak"
         " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"
+
+
+rule migrate_csv:
+    input:
+        "results/migrate/run/status.json",
+    output:
+        csv="results/migrate/migrate.csv",
+        samples="results/migrate/samples.csv",
+    params:
+        migrate=as_json(config["experiments"]["migrate"]),
+    log:
+        "results/logs/migrate/csv.log",
+    shell:
+        "{POPART} migrate-csv --migrate {params.migrate:q} --run-dir results/migrate/run"
+        " --csv {output.csv} --samples {output.samples} 2>&1 | tee {log}"

@@ -237,3 +237,25 @@ rule soak_run:
         "{POPART} soak-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --run-dir results/net/soak"
         " 2>&1 | tee {log}"
+
+
+# Migration to a secondary, popcorn against CRIU, in one boot (the network image carries
+# criu); it needs no host network.
+rule migrate_run:
+    input:
+        **NET_INPUTS,
+    output:
+        status="results/migrate/run/status.json",
+        console="results/migrate/run/console.log",
+    params:
+        config=as_json(
+            {"qemu": config["qemu"], "experiments": {"migrate": config["experiments"]["migrate"]}}
+        ),
+    resources:
+        measure=1,
+    log:
+        "results/logs/migrate/run.log",
+    shell:
+        "{POPART} migrate-run --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir results/migrate/run"
+        " 2>&1 | tee {log}"

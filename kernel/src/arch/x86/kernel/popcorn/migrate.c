@@ -1108,6 +1108,7 @@ static int migrate_current(u32 kernel, bool in_ioctl, char *reason, struct mig_o
 	u64 sent = 0, pages = 0;
 	unsigned long flags;
 	struct mig_in *self_in;
+	u32 image_size;
 	pid_t home_pid;
 	int ret, self = popcorn_kmsg_self();
 
@@ -1147,6 +1148,7 @@ static int migrate_current(u32 kernel, bool in_ioctl, char *reason, struct mig_o
 	list_add_tail(&out->node, &outs);
 	spin_unlock_irqrestore(&mig_lock, flags);
 
+	image_size = img->size;
 	ret = send_image(out, w, img, &sent);
 	if (!ret)
 		ret = send_pages(out, w, img, &sent, &pages);
@@ -1172,8 +1174,8 @@ static int migrate_current(u32 kernel, bool in_ioctl, char *reason, struct mig_o
 		remove_out(out);
 		return ret;
 	}
-	pr_info("pid %d runs on kernel %u as pid %d (%llu pages sent)\n",
-		task_pid_nr(current), kernel, out->remote_pid, pages);
+	pr_info("pid %d runs on kernel %u as pid %d (%u image bytes, %llu pages sent)\n",
+		task_pid_nr(current), kernel, out->remote_pid, image_size, pages);
 	tell_origin_moved(kernel);
 	*shadowp = out;
 	return 0;
