@@ -32,6 +32,7 @@ ready() {
 gap() { grep '^@@GAP' "$1" | cut -d' ' -f2- | sed 's/^size=[0-9]* //'; }
 
 popcorn() {
+	rm -f /tmp/hold.out	# or the last run's "ready" is read before the new one starts
 	migtest hold "$1" > /tmp/hold.out 2>&1 &
 	pid=$!
 	ready /tmp/hold.out
