@@ -1,0 +1,1 @@
+"""The commands of ``python -m popart``, one module per stage of the pipeline."""

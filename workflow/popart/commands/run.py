@@ -1,0 +1,86 @@
+"""Measurements: each boots the target (or runs the host-compiled ring) and leaves a run folder."""
+import argparse
+import json
+from pathlib import Path
+
+from ..fsutil import atomic_write_json, atomic_write_text, read_json
+from ..paths import REPO
+
+
+
+def accel(a: argparse.Namespace) -> None:
+    from ..accel import resolve_accel
+    from ..targets.qemu import QemuTarget
+    choice = resolve_accel(json.loads(a.qemu), Path(a.kernel), Path(a.initrd),
+                           Path(a.probe_dir), QemuTarget(a.qemu_binary))
+    atomic_write_json(a.out, choice)
+
+
+def run_on_target(a: argparse.Namespace, run) -> None:
+    """One experiment run: the accelerator chosen earlier, the target, the run folder."""
+    from ..targets.qemu import QemuTarget
+    accel = read_json(a.accel)["accel"]
+    run(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
+        QemuTarget(a.qemu_binary))
+
+
+def boot_run(a: argparse.Namespace) -> None:
+    from ..experiments.boot import run_boot
+    run_on_target(a, run_boot)
+
+
+def multikernel_run(a: argparse.Namespace) -> None:
+    from ..experiments.multikernel import run_multikernel
+    run_on_target(a, run_multikernel)
+
+
+def interactive_command(a: argparse.Namespace) -> None:
+    """A script that starts the multikernel machine with its console on the terminal."""
+    import shlex
+    from ..experiments.multikernel import multikernel_machine
+    from ..hosttools import require
+    from ..targets.qemu import interactive_argv
+    m = multikernel_machine(json.loads(a.config), Path(a.kernel).resolve(),
+                            Path(a.initrd).resolve(), read_json(a.accel)["accel"], "shell")
+    argv = interactive_argv(require("qemu-system-x86_64"), m)
+    atomic_write_text(a.out, "#!/bin/sh\n"
+                      f"# {m.vcpus} vCPUs, {m.mem_mib} MiB, {m.accel}. Ctrl-a x quits QEMU.\n"
+                      f"exec {shlex.join(argv)}\n")
+
+
+def msg_run(a: argparse.Namespace) -> None:
+    from ..experiments.msg import run_msg
+    run_on_target(a, lambda *args: run_msg(*args, system=a.system))
+
+
+def ring_host_run(a: argparse.Namespace) -> None:
+    from ..experiments.ringhost import run
+    run(REPO, a.round_trips, a.rounds, Path(a.work), Path(a.csv))
+
+
+def net_link(a: argparse.Namespace) -> None:
+    from ..experiments.net import run_link, write_link
+    config = json.loads(a.config)
+    run_on_target(a, run_link)
+    write_link(Path(a.run_dir), config["network"], Path(a.out))
+
+
+def net_run(a: argparse.Namespace) -> None:
+    from ..experiments.net import run_net
+    run_on_target(a, lambda *args: run_net(*args, link=read_json(a.link), system=a.system))
+
+
+def web_run(a: argparse.Namespace) -> None:
+    from ..experiments.web import run_web
+    run_on_target(a, lambda *args: run_web(*args, link=read_json(a.link), vcpus=a.vcpus,
+                                            system=a.system))
+
+
+def migrate_run(a: argparse.Namespace) -> None:
+    from ..experiments.migrate import run_migrate
+    run_on_target(a, run_migrate)
+
+
+def soak_run(a: argparse.Namespace) -> None:
+    from ..experiments.soak import run_soak
+    run_on_target(a, run_soak)

@@ -1,0 +1,85 @@
+"""Run folders to tidy CSVs (and the summaries of stress and soak)."""
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .. import log
+from ..fsutil import atomic_write_json, atomic_write_text, read_json
+
+
+
+def msg_csv(a: argparse.Namespace) -> None:
+    from ..experiments.msg import (LATENCY_COLUMNS, SAMPLE_COLUMNS, THROUGHPUT_COLUMNS,
+                                  latency_rows, throughput_rows)
+    msg = json.loads(a.msg)
+    runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
+    latency, samples = latency_rows(runs, msg["payloads"])
+    throughput = throughput_rows(runs["kmsg"], msg["payloads"], msg["stream_repetitions"],
+                                 Path(a.stress_run), msg["fanin_payload"])
+    atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
+    atomic_write_text(a.throughput, pd.DataFrame(throughput, columns=THROUGHPUT_COLUMNS)
+                      .to_csv(index=False))
+    atomic_write_text(a.latency, pd.DataFrame(latency, columns=LATENCY_COLUMNS).to_csv(index=False))
+
+
+def msg_stress(a: argparse.Namespace) -> None:
+    from ..experiments.msg import STRESS_CSV_COLUMNS, stress_summary
+    msg = json.loads(a.msg)
+    summary = stress_summary(Path(a.run_dir), msg["stress_messages"], msg["stress_malformed"])
+    atomic_write_json(a.json, summary)
+    atomic_write_text(a.csv, pd.DataFrame([summary], columns=STRESS_CSV_COLUMNS)
+                      .to_csv(index=False))
+
+
+def net_csv(a: argparse.Namespace) -> None:
+    from ..experiments.net import NET_COLUMNS, net_rows
+    net, link = json.loads(a.net), read_json(a.link)
+    runs = (pair.split("=", 1) for pair in a.runs)  # system=run folder
+    rows = [row for system, run_dir in runs for row in net_rows(Path(run_dir), system, net, link)]
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=NET_COLUMNS).to_csv(index=False))
+
+
+def web_csv(a: argparse.Namespace) -> None:
+    from ..experiments.web import WEB_COLUMNS, web_rows
+    rows = web_rows([Path(p) for p in a.runs], json.loads(a.web), read_json(a.link))
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=WEB_COLUMNS).to_csv(index=False))
+
+
+def migrate_csv(a: argparse.Namespace) -> None:
+    from ..experiments.migrate import migrate_rows, migrate_samples
+    from ..tables import check_common_columns
+    run_dir = Path(a.run_dir)
+    samples = migrate_samples(run_dir, json.loads(a.migrate))
+    rows = migrate_rows(samples, read_json(run_dir / "status.json"))
+    check_common_columns(rows, a.csv)
+    atomic_write_text(Path(a.samples), samples.to_csv(index=False))
+    atomic_write_text(Path(a.csv), rows.to_csv(index=False))
+    log.info(f"migrate: {len(rows)} rows, {int((rows['status'] == 'ok').sum())} ok")
+
+
+def soak_summary(a: argparse.Namespace) -> None:
+    from ..experiments.soak import SOAK_COLUMNS, soak_summary
+    summary = soak_summary(Path(a.run_dir), json.loads(a.soak))
+    atomic_write_json(a.json, summary)
+    atomic_write_text(a.csv, pd.DataFrame([summary], columns=SOAK_COLUMNS).to_csv(index=False))
+
+
+def multikernel_csv(a: argparse.Namespace) -> None:
+    from ..experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
+    secondaries = json.loads(a.multikernel)["secondaries"]
+    rows = multikernel_rows(Path(a.run_dir), secondaries)
+    partition = partition_check(rows, secondaries + 1)
+    primary = read_json(Path(a.run_dir) / "status.json").get("values", {})
+    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(primary),
+                                    "accel": rows[0]["accel"], "timebase": rows[0]["timebase"]})
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
+
+
+def boot_csv(a: argparse.Namespace) -> None:
+    from ..experiments.boot import COLUMNS, boot_row
+    boot = json.loads(a.boot)
+    kernel_info = read_json(a.kernel_info)
+    rows = [boot_row(Path(s), run, boot, kernel_info) for run, s in enumerate(a.status, 1)]
+    atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
