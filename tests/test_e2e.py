@@ -17,7 +17,7 @@ from popart.machines import kernel_cmdline
 from popart.targets.qemu import Machine, QemuTarget, RunStatus, Timeouts
 
 pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow/Snakefile")]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
 
 def snakemake(workdir: Path, configfile: str, *args: str) -> subprocess.CompletedProcess:

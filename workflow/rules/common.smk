@@ -5,24 +5,33 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, workflow.basedir)
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+    [str(Path(workflow.basedir) / "workflow"), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
 
 from popart.config import validate_config
 from popart.errors import PopartError
 
 try:
-    validate_config(config, Path(workflow.basedir) / "schemas/config.schema.yaml")
+    validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 except PopartError as e:
     print(f"E: {e}", file=sys.stderr)
     sys.exit(1)
 
 POPART = f"{sys.executable} -m popart"
-# Inputs from the checkout are absolute, outputs (results/...) relative to the working
+# Every output of this configuration lives under its results_dir.
+RESULTS = config["results_dir"].rstrip("/")
+
+
+def res(path):
+    """An output path under this configuration's results directory (wildcards kept)."""
+    return f"{RESULTS}/{path}"
+
+
+# Inputs from the checkout are absolute, outputs (under RESULTS) relative to the working
 # directory: the tests run the pipeline in a scratch directory.
-REPO = Path(workflow.basedir).parent
+REPO = Path(workflow.basedir)
 
 
 def repo_files(relative):
@@ -60,60 +69,60 @@ def as_json(value):
 
 def boot_runs():
     reps = config["experiments"]["boot"]["repetitions"]
-    return [f"results/boot/run{r}/status.json" for r in range(1, reps + 1)]
+    return [f"{RESULTS}/boot/run{r}/status.json" for r in range(1, reps + 1)]
 
 
 def web_runs():
     """Run folders, one per system and number of vCPUs."""
     web = config["experiments"]["web"]
-    return [f"results/web/{s}-v{v}" for s in web["systems"] for v in web["vcpus"]]
+    return [f"{RESULTS}/web/{s}-v{v}" for s in web["systems"] for v in web["vcpus"]]
 
 
 def net_runs():
     """system=run folder, one per system."""
-    return [f"{s}=results/net/{s}" for s in config["experiments"]["net"]["systems"]]
+    return [f"{s}={RESULTS}/net/{s}" for s in config["experiments"]["net"]["systems"]]
 
 
 def tidy_csvs():
     """experiment -> tidy CSV, for every enabled experiment."""
     csvs = {}
     if config["experiments"]["boot"]["enabled"]:
-        csvs["boot"] = "results/boot/boot.csv"
+        csvs["boot"] = res("boot/boot.csv")
     if config["experiments"]["multikernel"]["enabled"]:
-        csvs["multikernel"] = "results/boot/multikernel.csv"
+        csvs["multikernel"] = res("boot/multikernel.csv")
     if config["experiments"]["msg"]["enabled"]:
-        csvs["msg_latency"] = "results/msg/latency.csv"
-        csvs["msg_throughput"] = "results/msg/throughput.csv"
-        csvs["msg_stress"] = "results/msg/stress.csv"
-        csvs["msg_ring_host"] = "results/msg/ring_host.csv"
+        csvs["msg_latency"] = res("msg/latency.csv")
+        csvs["msg_throughput"] = res("msg/throughput.csv")
+        csvs["msg_stress"] = res("msg/stress.csv")
+        csvs["msg_ring_host"] = res("msg/ring_host.csv")
     if config["experiments"]["net"]["enabled"]:
-        csvs["net"] = "results/net/net.csv"
+        csvs["net"] = res("net/net.csv")
     if config["experiments"]["web"]["enabled"]:
-        csvs["web"] = "results/web/web.csv"
+        csvs["web"] = res("web/web.csv")
     if config["experiments"]["soak"]["enabled"]:
-        csvs["soak"] = "results/net/soak.csv"
+        csvs["soak"] = res("net/soak.csv")
     if config["experiments"]["migrate"]["enabled"]:
-        csvs["migrate"] = "results/migrate/migrate.csv"
+        csvs["migrate"] = res("migrate/migrate.csv")
     return csvs
 
 
 def final_outputs():
-    outputs = ["results/tables/failures.csv"]
+    outputs = [res("tables/failures.csv")]
     if config["experiments"]["boot"]["enabled"]:
-        outputs += ["results/tables/boot.csv", "results/plots/boot.png"]
+        outputs += [res("tables/boot.csv"), res("plots/boot.png")]
     if config["experiments"]["multikernel"]["enabled"]:
-        outputs += ["results/tables/multikernel.csv", "results/plots/multikernel.png"]
+        outputs += [res("tables/multikernel.csv"), res("plots/multikernel.png")]
     if config["experiments"]["msg"]["enabled"]:
-        outputs += ["results/tables/msg_ratio.csv", "results/plots/msg_latency.png",
-                    "results/msg/stress.json", "results/tables/msg_ring_host.csv"]
+        outputs += [res("tables/msg_ratio.csv"), res("plots/msg_latency.png"),
+                    res("msg/stress.json"), res("tables/msg_ring_host.csv")]
     if config["experiments"]["net"]["enabled"]:
-        outputs += ["results/tables/net.csv", "results/tables/net_ratio.csv",
-                    "results/plots/net.png"]
+        outputs += [res("tables/net.csv"), res("tables/net_ratio.csv"),
+                    res("plots/net.png")]
     if config["experiments"]["web"]["enabled"]:
-        outputs += ["results/tables/web.csv", "results/tables/web_ratio.csv",
-                    "results/plots/web.png"]
+        outputs += [res("tables/web.csv"), res("tables/web_ratio.csv"),
+                    res("plots/web.png")]
     if config["experiments"]["soak"]["enabled"]:
-        outputs += ["results/net/soak.json"]
+        outputs += [res("net/soak.json")]
     if config["experiments"]["migrate"]["enabled"]:
-        outputs += ["results/tables/migrate_ratio.csv", "results/plots/migrate.png"]
+        outputs += [res("tables/migrate_ratio.csv"), res("plots/migrate.png")]
     return outputs

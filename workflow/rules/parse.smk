@@ -3,14 +3,14 @@
 
 rule boot_csv:
     input:
-        kernel="results/kernel/kernel.json",
+        kernel=res("kernel/kernel.json"),
         status=boot_runs(),
     output:
-        "results/boot/boot.csv",
+        res("boot/boot.csv"),
     params:
         boot=as_json(config["experiments"]["boot"]),
     log:
-        "results/logs/boot/csv.log",
+        res("logs/boot/csv.log"),
     shell:
         "{POPART} boot-csv --boot {params.boot:q} --kernel-info {input.kernel}"
         " --out {output} {input.status} 2>&1 | tee {log}"
@@ -18,66 +18,66 @@ rule boot_csv:
 
 rule multikernel_csv:
     input:
-        "results/boot/multikernel/status.json",
+        res("boot/multikernel/status.json"),
     output:
-        csv="results/boot/multikernel.csv",
-        partition="results/boot/partition.json",
+        csv=res("boot/multikernel.csv"),
+        partition=res("boot/partition.json"),
     params:
         multikernel=as_json(config["experiments"]["multikernel"]),
     log:
-        "results/logs/boot/multikernel-csv.log",
+        res("logs/boot/multikernel-csv.log"),
     shell:
         "{POPART} multikernel-csv --multikernel {params.multikernel:q}"
-        " --run-dir results/boot/multikernel --out {output.csv}"
+        " --run-dir {RESULTS}/boot/multikernel --out {output.csv}"
         " --partition {output.partition} 2>&1 | tee {log}"
 
 
 rule msg_csv:
     input:
-        kmsg="results/msg/kmsg/status.json",
-        smp="results/msg/smp/status.json",
-        stress="results/msg/stress/status.json",
+        kmsg=res("msg/kmsg/status.json"),
+        smp=res("msg/smp/status.json"),
+        stress=res("msg/stress/status.json"),
     output:
-        latency="results/msg/latency.csv",
-        throughput="results/msg/throughput.csv",
-        samples="results/msg/latency_samples.csv",
+        latency=res("msg/latency.csv"),
+        throughput=res("msg/throughput.csv"),
+        samples=res("msg/latency_samples.csv"),
     params:
         msg=as_json(config["experiments"]["msg"]),
     log:
-        "results/logs/msg/csv.log",
+        res("logs/msg/csv.log"),
     shell:
-        "{POPART} msg-csv --msg {params.msg:q} --kmsg-run results/msg/kmsg"
-        " --smp-run results/msg/smp --stress-run results/msg/stress"
+        "{POPART} msg-csv --msg {params.msg:q} --kmsg-run {RESULTS}/msg/kmsg"
+        " --smp-run {RESULTS}/msg/smp --stress-run {RESULTS}/msg/stress"
         " --latency {output.latency}"
         " --throughput {output.throughput} --samples {output.samples} 2>&1 | tee {log}"
 
 
 rule msg_stress:
     input:
-        "results/msg/stress/status.json",
+        res("msg/stress/status.json"),
     output:
-        json="results/msg/stress.json",
-        csv="results/msg/stress.csv",
+        json=res("msg/stress.json"),
+        csv=res("msg/stress.csv"),
     params:
         msg=as_json(config["experiments"]["msg"]),
     log:
-        "results/logs/msg/stress.log",
+        res("logs/msg/stress.log"),
     shell:
-        "{POPART} msg-stress --msg {params.msg:q} --run-dir results/msg/stress"
+        "{POPART} msg-stress --msg {params.msg:q} --run-dir {RESULTS}/msg/stress"
         " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"
 
 
 rule net_csv:
     input:
         status=[f"{run.split('=')[1]}/status.json" for run in net_runs()],
-        link="results/net/link.json",
+        link=res("net/link.json"),
     output:
-        "results/net/net.csv",
+        res("net/net.csv"),
     params:
         net=as_json(config["experiments"]["net"]),
         runs=" ".join(net_runs()),
     log:
-        "results/logs/net/csv.log",
+        res("logs/net/csv.log"),
     shell:
         "{POPART} net-csv --net {params.net:q} --link {input.link} --out {output}"
         " {params.runs} 2>&1 | tee {log}"
@@ -86,14 +86,14 @@ rule net_csv:
 rule web_csv:
     input:
         status=[f"{run}/status.json" for run in web_runs()],
-        link="results/net/link.json",
+        link=res("net/link.json"),
     output:
-        "results/web/web.csv",
+        res("web/web.csv"),
     params:
         web=as_json(config["experiments"]["web"]),
         runs=" ".join(web_runs()),
     log:
-        "results/logs/web/csv.log",
+        res("logs/web/csv.log"),
     shell:
         "{POPART} web-csv --web {params.web:q} --link {input.link} --out {output}"
         " {params.runs} 2>&1 | tee {log}"
@@ -101,29 +101,29 @@ rule web_csv:
 
 rule soak_summary:
     input:
-        "results/net/soak/status.json",
+        res("net/soak/status.json"),
     output:
-        json="results/net/soak.json",
-        csv="results/net/soak.csv",
+        json=res("net/soak.json"),
+        csv=res("net/soak.csv"),
     params:
         soak=as_json(config["experiments"]["soak"]),
     log:
-        "results/logs/net/soak-summary.log",
+        res("logs/net/soak-summary.log"),
     shell:
-        "{POPART} soak-summary --soak {params.soak:q} --run-dir results/net/soak"
+        "{POPART} soak-summary --soak {params.soak:q} --run-dir {RESULTS}/net/soak"
         " --json {output.json} --csv {output.csv} 2>&1 | tee {log}"
 
 
 rule migrate_csv:
     input:
-        "results/migrate/run/status.json",
+        res("migrate/run/status.json"),
     output:
-        csv="results/migrate/migrate.csv",
-        samples="results/migrate/samples.csv",
+        csv=res("migrate/migrate.csv"),
+        samples=res("migrate/samples.csv"),
     params:
         migrate=as_json(config["experiments"]["migrate"]),
     log:
-        "results/logs/migrate/csv.log",
+        res("logs/migrate/csv.log"),
     shell:
-        "{POPART} migrate-csv --migrate {params.migrate:q} --run-dir results/migrate/run"
+        "{POPART} migrate-csv --migrate {params.migrate:q} --run-dir {RESULTS}/migrate/run"
         " --csv {output.csv} --samples {output.samples} 2>&1 | tee {log}"

@@ -2,8 +2,8 @@
 # set in the profile) and leaves console.log, qemu.log and status.json, whatever happens.
 
 BOOT_INPUTS = dict(
-    kernel="results/kernel/bzImage",
-    initrd="results/images/initramfs.cpio.gz",
+    kernel=res("kernel/bzImage"),
+    initrd=res("images/initramfs.cpio.gz"),
 )
 
 
@@ -11,26 +11,26 @@ rule accel:
     input:
         **BOOT_INPUTS,
     output:
-        "results/accel.json",
+        res("accel.json"),
     params:
         qemu=as_json(config["qemu"]),
     resources:
         measure=1,
     log:
-        "results/logs/accel.log",
+        res("logs/accel.log"),
     shell:
         "{POPART} accel --qemu {params.qemu:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --probe-dir results/accel-probe --out {output}"
+        " --initrd {input.initrd} --probe-dir {RESULTS}/accel-probe --out {output}"
         " 2>&1 | tee {log}"
 
 
 rule boot_run:
     input:
         **BOOT_INPUTS,
-        accel="results/accel.json",
+        accel=res("accel.json"),
     output:
-        status="results/boot/run{run}/status.json",
-        console="results/boot/run{run}/console.log",
+        status=res("boot/run{run}/status.json"),
+        console=res("boot/run{run}/console.log"),
     params:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"boot": config["experiments"]["boot"]}}
@@ -40,20 +40,20 @@ rule boot_run:
     resources:
         measure=1,
     log:
-        "results/logs/boot/run{run}.log",
+        res("logs/boot/run{run}.log"),
     shell:
         "{POPART} boot-run --config {params.config:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --accel {input.accel} --run-dir results/boot/run{wildcards.run}"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir {RESULTS}/boot/run{wildcards.run}"
         " 2>&1 | tee {log}"
 
 
 rule multikernel_run:
     input:
         **BOOT_INPUTS,
-        accel="results/accel.json",
+        accel=res("accel.json"),
     output:
-        status="results/boot/multikernel/status.json",
-        console="results/boot/multikernel/console.log",
+        status=res("boot/multikernel/status.json"),
+        console=res("boot/multikernel/console.log"),
     params:
         config=as_json(
             {
@@ -64,10 +64,10 @@ rule multikernel_run:
     resources:
         measure=1,
     log:
-        "results/logs/boot/multikernel.log",
+        res("logs/boot/multikernel.log"),
     shell:
         "{POPART} multikernel-run --config {params.config:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --accel {input.accel} --run-dir results/boot/multikernel"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir {RESULTS}/boot/multikernel"
         " 2>&1 | tee {log}"
 
 
@@ -75,9 +75,9 @@ rule multikernel_run:
 rule interactive_command:
     input:
         **BOOT_INPUTS,
-        accel="results/accel.json",
+        accel=res("accel.json"),
     output:
-        "results/interactive.sh",
+        res("interactive.sh"),
     params:
         config=as_json(
             {
@@ -93,10 +93,10 @@ rule interactive_command:
 rule msg_run:
     input:
         **BOOT_INPUTS,
-        accel="results/accel.json",
+        accel=res("accel.json"),
     output:
-        status="results/msg/{system}/status.json",
-        console="results/msg/{system}/console.log",
+        status=res("msg/{system}/status.json"),
+        console=res("msg/{system}/console.log"),
     params:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
@@ -106,11 +106,11 @@ rule msg_run:
     resources:
         measure=1,
     log:
-        "results/logs/msg/{system}.log",
+        res("logs/msg/{system}.log"),
     shell:
         "{POPART} msg-run --system {wildcards.system} --config {params.config:q}"
         " --kernel {input.kernel} --initrd {input.initrd} --accel {input.accel}"
-        " --run-dir results/msg/{wildcards.system} 2>&1 | tee {log}"
+        " --run-dir {RESULTS}/msg/{wildcards.system} 2>&1 | tee {log}"
 
 
 # The ring compiled for the host, on the host's own cores: no QEMU, but a measurement.
@@ -119,25 +119,25 @@ rule msg_ring_host:
         harness=REPO / "kernel/ring-host/ring_test.c",
         ring=REPO / "kernel/src/arch/x86/kernel/popcorn/ring.c",
     output:
-        "results/msg/ring_host.csv",
+        res("msg/ring_host.csv"),
     params:
         round_trips=config["experiments"]["msg"]["ring_round_trips"],
         rounds=config["experiments"]["msg"]["ring_rounds"],
     resources:
         measure=1,
     log:
-        "results/logs/msg/ring_host.log",
+        res("logs/msg/ring_host.log"),
     shell:
         "{POPART} ring-host-run --round-trips {params.round_trips} --rounds {params.rounds}"
-        " --work results/msg/ring_host --csv {output} 2>&1 | tee {log}"
+        " --work {RESULTS}/msg/ring_host --csv {output} 2>&1 | tee {log}"
 
 
 # The network test bed (namespaces, tap, tc) is made and removed by each run; a stale one
 # from an interrupted run is removed first. Without root the rows carry that status.
 NET_INPUTS = dict(
-    kernel="results/kernel/bzImage",
-    initrd="results/images/net.cpio.gz",
-    accel="results/accel.json",
+    kernel=res("kernel/bzImage"),
+    initrd=res("images/net.cpio.gz"),
+    accel=res("accel.json"),
 )
 
 
@@ -145,8 +145,8 @@ rule net_link:
     input:
         **NET_INPUTS,
     output:
-        link="results/net/link.json",
-        status="results/net/link/status.json",
+        link=res("net/link.json"),
+        status=res("net/link/status.json"),
     params:
         config=as_json(
             {
@@ -158,19 +158,19 @@ rule net_link:
     resources:
         measure=1,
     log:
-        "results/logs/net/link.log",
+        res("logs/net/link.log"),
     shell:
         "{POPART} net-link --config {params.config:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --accel {input.accel} --run-dir results/net/link"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir {RESULTS}/net/link"
         " --out {output.link} 2>&1 | tee {log}"
 
 
 rule net_run:
     input:
         **NET_INPUTS,
-        link="results/net/link.json",
+        link=res("net/link.json"),
     output:
-        status="results/net/{system}/status.json",
+        status=res("net/{system}/status.json"),
     params:
         config=as_json(
             {
@@ -184,20 +184,20 @@ rule net_run:
     resources:
         measure=1,
     log:
-        "results/logs/net/{system}.log",
+        res("logs/net/{system}.log"),
     shell:
         "{POPART} net-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
-        " --system {wildcards.system} --run-dir results/net/{wildcards.system}"
+        " --system {wildcards.system} --run-dir {RESULTS}/net/{wildcards.system}"
         " 2>&1 | tee {log}"
 
 
 rule web_run:
     input:
         **NET_INPUTS,
-        link="results/net/link.json",
+        link=res("net/link.json"),
     output:
-        status="results/web/{system}-v{vcpus}/status.json",
+        status=res("web/{system}-v{vcpus}/status.json"),
     params:
         config=as_json(
             {
@@ -212,19 +212,19 @@ rule web_run:
     resources:
         measure=1,
     log:
-        "results/logs/web/{system}-v{vcpus}.log",
+        res("logs/web/{system}-v{vcpus}.log"),
     shell:
         "{POPART} web-run --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
         " --system {wildcards.system} --vcpus {wildcards.vcpus}"
-        " --run-dir results/web/{wildcards.system}-v{wildcards.vcpus} 2>&1 | tee {log}"
+        " --run-dir {RESULTS}/web/{wildcards.system}-v{wildcards.vcpus} 2>&1 | tee {log}"
 
 
 rule soak_run:
     input:
         **NET_INPUTS,
     output:
-        status="results/net/soak/status.json",
+        status=res("net/soak/status.json"),
     params:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"soak": config["experiments"]["soak"]}}
@@ -232,10 +232,10 @@ rule soak_run:
     resources:
         measure=1,
     log:
-        "results/logs/net/soak.log",
+        res("logs/net/soak.log"),
     shell:
         "{POPART} soak-run --config {params.config:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --accel {input.accel} --run-dir results/net/soak"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir {RESULTS}/net/soak"
         " 2>&1 | tee {log}"
 
 
@@ -245,8 +245,8 @@ rule migrate_run:
     input:
         **NET_INPUTS,
     output:
-        status="results/migrate/run/status.json",
-        console="results/migrate/run/console.log",
+        status=res("migrate/run/status.json"),
+        console=res("migrate/run/console.log"),
     params:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"migrate": config["experiments"]["migrate"]}}
@@ -254,8 +254,8 @@ rule migrate_run:
     resources:
         measure=1,
     log:
-        "results/logs/migrate/run.log",
+        res("logs/migrate/run.log"),
     shell:
         "{POPART} migrate-run --config {params.config:q} --kernel {input.kernel}"
-        " --initrd {input.initrd} --accel {input.accel} --run-dir results/migrate/run"
+        " --initrd {input.initrd} --accel {input.accel} --run-dir {RESULTS}/migrate/run"
         " 2>&1 | tee {log}"

@@ -9,18 +9,18 @@ min_version("9.19")
 
 
 # The checkout's config.yaml, also when run with --directory elsewhere (the tests do).
-configfile: Path(workflow.basedir).parent / "config.yaml"
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
-include: "rules/common.smk"
-include: "rules/kernel.smk"
-include: "rules/images.smk"
-include: "rules/run.smk"
-include: "rules/parse.smk"
-include: "rules/gather.smk"
+include: "workflow/rules/common.smk"
+include: "workflow/rules/kernel.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/run.smk"
+include: "workflow/rules/parse.smk"
+include: "workflow/rules/gather.smk"
 
 
-report: "report/workflow.rst"
+report: "workflow/report/workflow.rst"
 
 
 rule all:
