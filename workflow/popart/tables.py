@@ -4,8 +4,10 @@ from pathlib import Path
 import pandas as pd
 
 from .fsutil import atomic_write_text
+from .provenance import COLUMNS as PROVENANCE
 
-COMMON = ["accel", "timebase", "status"]
+# Every tidy CSV has these: where a figure came from, and whether it counts.
+COMMON = ["accel", "timebase", "status", *PROVENANCE]
 STATUSES = ["ok", "timeout", "panic", "error"]
 
 

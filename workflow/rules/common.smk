@@ -12,6 +12,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from popart.config import validate_config
 from popart.errors import PopartError
+from popart.provenance import RUN_ID_ENV, new_run_id
+
+# One id per pipeline invocation, inherited by every job (and by a cluster job's own
+# parse of this file): paired rows of one run share it.
+os.environ.setdefault(RUN_ID_ENV, new_run_id())
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -125,4 +130,5 @@ def final_outputs():
         outputs += [res("net/soak.json")]
     if config["experiments"]["migrate"]["enabled"]:
         outputs += [res("tables/migrate_ratio.csv"), res("plots/migrate.png")]
+    outputs += facts_outputs()
     return outputs

@@ -1,5 +1,8 @@
-# Runs on the target. Every measurement holds the `measure` resource (one at a time,
-# set in the profile) and leaves console.log, qemu.log and status.json, whatever happens.
+# Runs on the target; each leaves console.log, qemu.log and status.json, whatever happens.
+# A measurement has the machine to itself: it takes every core Snakemake was given
+# (`threads: workflow.cores`), so no build, CSV job or other measurement runs beside it,
+# whatever the profile or --cores. The `measure` resource marks measurements (a cluster
+# profile can ask for an exclusive node for them).
 
 BOOT_INPUTS = dict(
     kernel=res("kernel/bzImage"),
@@ -14,6 +17,7 @@ rule accel:
         res("accel.json"),
     params:
         qemu=as_json(config["qemu"]),
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -37,6 +41,7 @@ rule boot_run:
         ),
     wildcard_constraints:
         run=r"\d+",
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -61,6 +66,7 @@ rule multikernel_run:
                 "experiments": {"multikernel": config["experiments"]["multikernel"]},
             }
         ),
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -103,6 +109,7 @@ rule msg_run:
         ),
     wildcard_constraints:
         system="kmsg|smp|stress",
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -123,6 +130,7 @@ rule msg_ring_host:
     params:
         round_trips=config["experiments"]["msg"]["ring_round_trips"],
         rounds=config["experiments"]["msg"]["ring_rounds"],
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -155,6 +163,7 @@ rule net_link:
                 "experiments": {"net": config["experiments"]["net"]},
             }
         ),
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -181,6 +190,7 @@ rule net_run:
         ),
     wildcard_constraints:
         system="smp|multikernel",
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -209,6 +219,7 @@ rule web_run:
     wildcard_constraints:
         system="smp|multikernel",
         vcpus=r"\d+",
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -229,6 +240,7 @@ rule soak_run:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"soak": config["experiments"]["soak"]}}
         ),
+    threads: workflow.cores
     resources:
         measure=1,
     log:
@@ -251,6 +263,7 @@ rule migrate_run:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"migrate": config["experiments"]["migrate"]}}
         ),
+    threads: workflow.cores
     resources:
         measure=1,
     log:

@@ -1,4 +1,12 @@
 """Experiments: each boots machines through a target and turns what they report into rows."""
+from ..provenance import COLUMNS as PROVENANCE, row_facts
+
+__all__ = ["PROVENANCE", "reported_number", "run_columns"]
+
+
+def run_columns(status: dict) -> dict:
+    """The columns every tidy row takes from its run: accel, timebase and provenance."""
+    return {"accel": status["accel"], "timebase": status["timebase"], **row_facts(status)}
 
 
 def reported_number(text: str | None) -> float | None:

@@ -2,12 +2,12 @@
 from pathlib import Path
 
 from ..fsutil import read_json
-from . import reported_number
+from . import PROVENANCE, reported_number, run_columns
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
 
 COLUMNS = ["accel", "timebase", "status", "reason", "vcpus", "mem_mib", "kernel_release",
-           "run", "boot_s", "wall_s", "total_wall_s", "host_cores"]
+           "run", "boot_s", "wall_s", "total_wall_s", "host_cores", *PROVENANCE]
 
 
 def run_boot(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
@@ -26,8 +26,7 @@ def boot_row(status_json: Path, run: int, boot: dict, kernel_info: dict) -> dict
     status = read_json(status_json)
     values = status.get("values", {})
     return {
-        "accel": status["accel"],
-        "timebase": status["timebase"],
+        **run_columns(status),
         "status": status["status"],
         "reason": status.get("reason", ""),
         "vcpus": boot["vcpus"],

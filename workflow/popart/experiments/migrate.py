@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import Machine, QemuTarget, RunStatus
+from . import PROVENANCE, run_columns
 from .multikernel import layout
 
 MECHANISMS = ("popcorn", "criu")
@@ -26,7 +27,7 @@ BASE_MIB = 96
 COPIES = 3
 COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "size_bytes",
            "migrate_ms_p50", "migrate_ms_p99", "downtime_ms_p50", "bytes_moved", "samples",
-           "correct", "host_cores"]
+           "correct", "host_cores", *PROVENANCE]
 SAMPLE_COLUMNS = ["mechanism", "size_bytes", "round", "status", "reason", "migrate_ms",
                   "downtime_ms", "bytes_moved", "correct"]
 
@@ -112,7 +113,7 @@ def migrate_rows(samples: pd.DataFrame, status: dict) -> pd.DataFrame:
         ok = group[group["status"] == "ok"]
         failed = group[group["status"] != "ok"]
         rows.append({
-            "accel": status["accel"], "timebase": status["timebase"],
+            **run_columns(status),
             "status": "ok" if failed.empty else failed["status"].iloc[0],
             "reason": "; ".join(sorted(set(failed["reason"]))) if len(failed) else "",
             "mechanism": mech, "size_bytes": size,

@@ -12,7 +12,7 @@ from ..console import key_values
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import Machine, QemuTarget, RunStatus
-from . import reported_number
+from . import PROVENANCE, reported_number, run_columns
 from .multikernel import layout
 
 SECONDARY_MIB = 128       # one secondary: 2 vCPUs; SMP Linux on the same two
@@ -21,10 +21,10 @@ STRESS_MIB = 96
 STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplicated",
                  "corrupted", "rejected")
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
-                   "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores"]
+                   "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores", *PROVENANCE]
 THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode", "pattern",
                       "payload_bytes", "senders", "msgs_per_s", "mb_per_s", "samples",
-                      "msgs_per_s_min", "msgs_per_s_max", "host_cores"]
+                      "msgs_per_s_min", "msgs_per_s_max", "host_cores", *PROVENANCE]
 SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "sample", "ns"]
 
 
@@ -74,8 +74,7 @@ def _run_facts(run_dir: Path) -> tuple[dict, dict]:
 
 def _common(status: dict) -> dict:
     ok = status["status"] == "ok"
-    return {"accel": status["accel"], "timebase": status["timebase"],
-            "status": status["status"], "reason": "" if ok else status.get("reason", ""),
+    return {**run_columns(status), "status": status["status"], "reason": "" if ok else status.get("reason", ""),
             "host_cores": status["host_cores"]}
 
 
@@ -256,4 +255,4 @@ def _stress_verdict(summary: dict, kernels: int) -> str:
 STRESS_CSV_COLUMNS = ["accel", "timebase", "status", "reason", "kernels",
                       "messages_per_direction", "sent", "received", "lost", "duplicated",
                       "corrupted", "malformed_injected", "malformed_rejected", "stress_s",
-                      "host_cores"]
+                      "host_cores", *PROVENANCE]

@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import Machine, QemuTarget, RunStatus
-from . import reported_number
+from . import PROVENANCE, reported_number, run_columns
 
 PARTITION_BASE = 0x40000000   # the primary keeps the first GiB
 PRIMARY_MIB = 1024
@@ -18,7 +18,8 @@ FIRMWARE_MIB = 16             # RAM above the partitions: the firmware keeps its
                               # tables at the top of low RAM, and those are never lent
 TOP_MIB = 3072                # partitions stay below the PCI hole (and 4 GiB)
 COLUMNS = ["accel", "timebase", "status", "reason", "kernel_id", "role", "apic_ids",
-           "mem_ranges", "mem_mib", "kernel_release", "boot_s", "kick_to_up_s", "host_cores"]
+           "mem_ranges", "mem_mib", "kernel_release", "boot_s", "kick_to_up_s", "host_cores",
+           *PROVENANCE]
 
 
 def layout(mk: dict) -> dict:
@@ -96,8 +97,7 @@ def multikernel_rows(run_dir: Path, secondaries: int) -> list[dict]:
     the primary's view of it."""
     status = read_json(run_dir / "status.json")
     primary = status.get("values", {})
-    common = {"accel": status["accel"], "timebase": status["timebase"],
-              "host_cores": status["host_cores"], "kick_to_up_s": None}
+    common = {**run_columns(status), "host_cores": status["host_cores"], "kick_to_up_s": None}
     rows = [_row(common, 0, primary, status["status"], status.get("reason", ""))]
     for k in range(1, secondaries + 1):
         log = run_dir / f"console-k{k}.log"

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import log
+from . import PROVENANCE, run_columns
 from ..console import parse_console
 from ..fsutil import atomic_write_json, read_json
 from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
@@ -46,7 +47,7 @@ IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive con
 IPERF3_PAUSE_S = 1.0
 NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
                "rtt_us_p50", "rtt_us_p99", "samples", "accel", "timebase", "status", "reason",
-               "host_cores"]
+               "host_cores", *PROVENANCE]
 
 
 def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path,
@@ -276,8 +277,8 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
         got = measured.get((path, direction, streams))
         row = {"system": system, "path": path, "direction": direction, "streams": streams,
                "link_mbit": link["link_mbit"], "throughput_mbit": None, "rtt_us_p50": None,
-               "rtt_us_p99": None, "samples": None, "accel": status["accel"],
-               "timebase": status["timebase"], "status": status["status"],
+               "rtt_us_p99": None, "samples": None, **run_columns(status),
+               "status": status["status"],
                "reason": status.get("reason", ""), "host_cores": status.get("host_cores")}
         if got is None:
             if row["status"] == "ok":

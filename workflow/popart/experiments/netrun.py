@@ -22,6 +22,7 @@ from ..console import ConsoleFollower
 from ..errors import PopartError
 from ..fsutil import atomic_write_json, read_json
 from ..machines import machine, timeouts
+from ..provenance import facts
 from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
 from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
 
@@ -71,7 +72,8 @@ def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBe
                         "streams": list_param(inner[1])})
 
 
-def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None:
+def record_unbooted(run_dir: Path, accel: str, status: str, reason: str,
+                    qemu_binary: str) -> None:
     """status.json (and an empty load.json) for a run that never booted: no test bed,
     no link rate. Its rows then carry this status and reason."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +82,8 @@ def record_unbooted(run_dir: Path, accel: str, status: str, reason: str) -> None
     atomic_write_json(run_dir / "load.json", {"rows": [], "error": reason})
     atomic_write_json(run_dir / "status.json", {
         "status": status, "reason": reason, "stage": "start", "accel": accel,
-        "timebase": "wall", "host_cores": os.cpu_count() or 0, "values": {}})
+        "timebase": "wall", "host_cores": os.cpu_count() or 0, "values": {},
+        **facts(qemu_binary, None), "kernel_build": "not booted"})
     log.error(f"net: not booted: {reason}")
 
 
@@ -162,12 +165,13 @@ def run_on_testbed(config: dict, target: QemuTarget, run_dir: Path, accel: str,
     """A run on a fresh test bed, with the link rate (None: the calibration itself).
     Without a link rate or a test bed it records why, and boots nothing."""
     if link is not None and link["link_mbit"] is None:
-        record_unbooted(run_dir, accel, link["status"], f"no link rate: {link['reason']}")
+        record_unbooted(run_dir, accel, link["status"], f"no link rate: {link['reason']}",
+                        target.binary)
         return None
     try:
         with testbed() as bed:
             return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s,
                                  servers)
     except NetBedError as e:
-        record_unbooted(run_dir, accel, "error", str(e))
+        record_unbooted(run_dir, accel, "error", str(e), target.binary)
         return None

@@ -5,7 +5,6 @@ These are real-core figures (accel ``hw``: the machine the pipeline runs on, whi
 itself be a virtual machine), unlike everything measured inside an emulated guest.
 """
 import os
-import platform
 import subprocess
 from pathlib import Path
 
@@ -13,24 +12,15 @@ import pandas as pd
 
 from .. import log
 from ..fsutil import atomic_write_text
+from ..hostload import HostLoad, summary
 from ..hosttools import require
+from ..provenance import COLUMNS as PROVENANCE, facts, host_cpu
 
 HARNESS = Path("kernel/ring-host")
 RING_SOURCE = Path("kernel/src/arch/x86/kernel/popcorn/ring.c")
 ROUND_TRIP_GOAL = 1.3  # the ring's round trip over the raw cache line's
 COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "round", "round_trip_ns",
-           "round_trips", "host_cores", "host_cpu"]
-
-
-def host_cpu() -> str:
-    """The host's CPU model, from /proc/cpuinfo (empty if it says none)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+           "round_trips", "host_cores", *PROVENANCE, "host_load"]
 
 
 def build(repo: Path, out: Path) -> subprocess.CompletedProcess:
@@ -54,11 +44,12 @@ def parse_rounds(text: str) -> list[dict]:
     return rounds
 
 
-def rows(rounds: list[dict], expected: int, round_trips: int, output: str) -> list[dict]:
+def rows(rounds: list[dict], expected: int, round_trips: int, output: str,
+         host: dict | None = None) -> list[dict]:
     """Two rows per round (ring, cacheline); a run that gave fewer rounds than asked has
     an error row for each missing one."""
     common = {"accel": "hw", "timebase": "wall", "round_trips": round_trips,
-              "host_cores": os.cpu_count(), "host_cpu": host_cpu()}
+              "host_cores": os.cpu_count(), **facts(None, None), "host_load": summary(host)}
     out = []
     for r in range(expected):
         got = next((x for x in rounds if x["round"] == r), None)
@@ -85,6 +76,7 @@ def run(repo: Path, round_trips: int, rounds: int, work: Path, csv: Path) -> Non
     """Every round is a row: one that a failed build or run did not give is an error."""
     built = build(repo, work / "ring_test")
     atomic_write_text(work / "build.log", built.stdout + built.stderr)
+    host = None
     if built.returncode:
         log.error(f"ring on the host: the harness did not build: see {work / 'build.log'}")
         # The headline last: the rows' reason keeps the output's tail.
@@ -92,9 +84,12 @@ def run(repo: Path, round_trips: int, rounds: int, work: Path, csv: Path) -> Non
     else:
         log.info(f"ring on the host: {rounds} rounds of {round_trips} round trips, ring and "
                  f"cache line alternating, on {os.cpu_count()} cores ({host_cpu()})")
+        load = HostLoad()
+        load.start()
         output = _pingpong(work / "ring_test", round_trips, rounds)
+        host = load.finish()
     atomic_write_text(work / "pingpong.out", output)
-    df = pd.DataFrame(rows(parse_rounds(output), rounds, round_trips, output), columns=COLUMNS)
+    df = pd.DataFrame(rows(parse_rounds(output), rounds, round_trips, output, host), columns=COLUMNS)
     atomic_write_text(csv, df.to_csv(index=False))
 
 

@@ -9,7 +9,7 @@ from ..console import key_values, parse_console
 from ..fsutil import read_json
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
-from . import reported_number
+from . import PROVENANCE, reported_number, run_columns
 from .multikernel import layout
 
 SECONDARY_MIB = 192
@@ -17,7 +17,7 @@ DATAGRAM = 1400
 COUNTS = ("datagrams", "received", "lost", "duplicated", "corrupted", "corrupted_bytes",
           "rx_dropped")
 SOAK_COLUMNS = ["accel", "timebase", "status", "reason", "bytes", "mbit_paced", *COUNTS,
-                "tx_dropped", "mbit", "elapsed_s", "host_cores"]
+                "sent", "tx_dropped", "mbit", "elapsed_s", "host_cores", *PROVENANCE]
 
 
 def run_soak(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
@@ -38,8 +38,7 @@ def soak_summary(run_dir: Path, soak: dict) -> dict:
     k1 = run_dir / "console-k1.log"
     got = key_values(parse_console(k1.read_text()).values.get("soak") if k1.exists() else None)
     sent = key_values(status.get("values", {}).get("soak_sent"))
-    summary = {"accel": status["accel"], "timebase": status["timebase"],
-               "status": status["status"], "reason": status.get("reason", ""),
+    summary = {**run_columns(status), "status": status["status"], "reason": status.get("reason", ""),
                "bytes": soak["mib"] << 20, "mbit_paced": soak["mbit"],
                **{k: reported_number(got.get(k)) for k in (*COUNTS, "mbit", "elapsed_s")},
                "sent": reported_number(sent.get("sent")),

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from .. import log
+from . import PROVENANCE, run_columns
 from ..fsutil import read_json
 from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv, wrk_spread_script
 from ..netbed import GUEST_IP, NetBed, shape
@@ -24,7 +25,7 @@ from .netrun import net_machine, read_load, run_on_testbed
 PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
                "p99_ms", "errors", "requests", "link_mbit", "accel", "timebase", "status",
-               "reason", "host_cores"]
+               "reason", "host_cores", *PROVENANCE]
 
 
 def web_load(web: dict, link_mbit: int, hosts: list[str]):
@@ -139,8 +140,8 @@ def web_rows(run_dirs: list[Path], web: dict, link: dict) -> list[dict]:
                        "connections": connections, "file_bytes": size,
                        **{k: got.get(k) for k in ("rps", "p50_ms", "p99_ms", "errors",
                                                   "requests")},
-                       "link_mbit": link["link_mbit"], "accel": status["accel"],
-                       "timebase": status["timebase"], "status": status["status"],
+                       "link_mbit": link["link_mbit"], **run_columns(status),
+                       "status": status["status"],
                        "reason": status.get("reason", ""),
                        "host_cores": status.get("host_cores")}
                 why = ("" if got else f"not measured: {load.get('error') or 'the load stopped'}")
