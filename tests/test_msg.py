@@ -7,6 +7,7 @@ from popart.experiments.msg import (copy_ratio_table, latency_cases, latency_row
                                     throughput_rows)
 
 PAYLOADS = [8, 64]
+PINGS = 3
 
 
 def write_run(path, status="ok", values=None):
@@ -22,7 +23,10 @@ def figures(cases, system):
     for mech, mode, payload, where in cases:
         if where == system:
             key = f"{mech}_{mode}_{payload}"
-            values[f"lat_{key}"] = f"p50_ns={1000 * payload} p99_ns={3000 * payload} samples=3"
+            # the baselines 4 times slower than kmsg: an inverted ratio shows
+            scale = 1000 if system == "kmsg" else 4000
+            values[f"lat_{key}"] = (f"p50_ns={scale * payload} p99_ns={3 * scale * payload} "
+                                    f"samples={PINGS}")
             values[f"raw_{key}"] = "900;1000;3000"
     return values
 
@@ -31,7 +35,7 @@ def test_every_case_is_a_row_with_its_samples(tmp_path):
     cases = latency_cases(PAYLOADS)
     runs = {"kmsg": write_run(tmp_path / "kmsg", values=figures(cases, "kmsg")),
             "smp": write_run(tmp_path / "smp", values=figures(cases, "smp"))}
-    rows, samples = latency_rows(runs, PAYLOADS)
+    rows, samples = latency_rows(runs, PAYLOADS, PINGS)
     assert len(rows) == len(cases) == 2 * 2 + 2 * 2 + 2
     assert {r["status"] for r in rows} == {"ok"}
     assert {(r["mechanism"], r["mode"]) for r in rows} == {
@@ -46,7 +50,7 @@ def test_a_failed_run_gives_its_rows_that_status_and_a_missing_figure_is_an_erro
     del partial["lat_kmsg_poll_64"]
     runs = {"kmsg": write_run(tmp_path / "kmsg", values=partial),
             "smp": write_run(tmp_path / "smp", status="timeout")}
-    rows, _ = latency_rows(runs, PAYLOADS)
+    rows, _ = latency_rows(runs, PAYLOADS, PINGS)
     by_case = {(r["mechanism"], r["mode"], r["payload_bytes"]): r for r in rows}
     assert by_case[("kmsg", "poll", 64)]["status"] == "error"
     assert "lat_kmsg_poll_64" in by_case[("kmsg", "poll", 64)]["reason"]
@@ -60,7 +64,7 @@ def test_a_mode_switch_that_failed_makes_that_modes_rows_errors(tmp_path):
     values = {**figures(cases, "kmsg"), "mode_poll_rc": "1"}
     runs = {"kmsg": write_run(tmp_path / "kmsg", values=values),
             "smp": write_run(tmp_path / "smp", values=figures(cases, "smp"))}
-    rows, _ = latency_rows(runs, PAYLOADS)
+    rows, _ = latency_rows(runs, PAYLOADS, PINGS)
     poll = [r for r in rows if r["mode"] == "poll"]
     assert {r["status"] for r in poll} == {"error"}
     assert "mode_poll_rc=1" in poll[0]["reason"]
@@ -98,10 +102,29 @@ def test_throughput_rows_and_ratios(tmp_path):
     assert rows[0]["pattern"] == "one_to_one"
     cases = latency_cases(PAYLOADS)
     runs = {s: write_run(tmp_path / f"r{s}", values=figures(cases, s)) for s in ("kmsg", "smp")}
-    ratios = ratio_table(pd.DataFrame(latency_rows(runs, PAYLOADS)[0]))
+    ratios = ratio_table(pd.DataFrame(latency_rows(runs, PAYLOADS, PINGS)[0]))
     # pipe and unix at both payloads, eventfd and cacheline at 8 bytes, for both modes.
     assert len(ratios) == 2 * (2 * 2 + 2)
-    assert (ratios["ratio_p50"] == 1.0).all()
+    assert (ratios["ratio_p50"] == 0.25).all() and (ratios["status"] == "ok").all()
+
+
+def test_a_failed_comparison_stays_a_row_and_only_one_runs_rows_pair(tmp_path):
+    cases = latency_cases(PAYLOADS)
+    kmsg = figures(cases, "kmsg")
+    kmsg["lat_kmsg_poll_64"] = "p50_ns=1 p99_ns=2 samples=2"  # 2 samples of 3 pings
+    runs = {"kmsg": write_run(tmp_path / "kmsg", values=kmsg),
+            "smp": write_run(tmp_path / "smp", status="timeout")}
+    latency = pd.DataFrame(latency_rows(runs, PAYLOADS, PINGS)[0])
+    short = latency[(latency["mode"] == "poll") & (latency["payload_bytes"] == 64)]
+    assert list(short["status"]) == ["error"] and "2 samples of 3" in short["reason"].iloc[0]
+    ratios = ratio_table(latency)
+    assert len(ratios) == 2 * (2 * 2 + 2) and set(ratios["status"]) == {"timeout", "error"}
+    assert ratios["ratio_p50"].isna().all()
+    # Rows of another invocation are never paired with this one's.
+    ok = {s: write_run(tmp_path / f"ok{s}", values=figures(cases, s)) for s in ("kmsg", "smp")}
+    latency = pd.DataFrame(latency_rows(ok, PAYLOADS, PINGS)[0])
+    latency["run_id"] = latency["mechanism"].map(lambda m: "a" if m == "kmsg" else "b")
+    assert ratio_table(latency).empty
 
 
 def test_copy_ratios_pair_each_stream_with_memcpy_and_keep_failed_cases(tmp_path):
@@ -157,3 +180,16 @@ def test_stress_problems_fail_the_run_with_the_reason(tmp_path):
     del values["stress_k3"]
     missing = stress_summary(write_run(tmp_path / "m", values=values), 100, 5)
     assert missing["status"] == "error" and "kernels [3]" in missing["reason"]
+
+
+def test_more_received_than_sent_is_an_error_not_a_clamped_zero(tmp_path):
+    from popart.experiments.msg import stress_summary
+    values = {f"stress_k{k}": stress_line(k, 100, 100, 5, 5) for k in range(4)}
+    values["stress_k2"] = stress_line(2, 100, 97, 5, 5, received_=(1, 103))
+    summary = stress_summary(write_run(tmp_path, values=values), 100, 5)
+    pair = next(p for p in summary["pairs"] if (p["from"], p["to"]) == (1, 2))
+    assert pair["lost"] == -3 and summary["lost"] == 3  # 3 + 3 - 3: the sum hides some
+    assert summary["status"] == "error"
+    assert "6 lost" in summary["reason"]
+    assert "kernel 2 received 103 distinct messages from kernel 1, which sent 100" in (
+        summary["reason"])

@@ -18,7 +18,7 @@ from popart.netbed import NAME, namespaces, remove_stale, shape
 from popart.netbed import testbed as make_bed  # not a test
 
 NETWORK = {"link_mbit": 1000, "tcg_link_fraction": 0.5}
-NET = {"streams": [1, 4], "secondaries": 2}
+NET = {"streams": [1, 4], "secondaries": 2, "pings": 104}
 DATA = Path(__file__).parent / "data" / "net"
 WEB = {"file_bytes": [1024], "connections": [2, 8]}
 LINK = {"link_mbit": 300, "status": "ok", "reason": ""}
@@ -73,6 +73,7 @@ def test_every_net_case_is_a_row_measured_or_with_its_reason(tmp_path):
     assert by[("to_guest", 4)]["status"] == "error" and "not measured" in by[("to_guest", 4)]["reason"]
     rtt = by[("round_trip", 1)]
     assert (rtt["rtt_us_p50"], rtt["rtt_us_p99"], rtt["samples"]) == (51.0, 100.0, 100)
+    assert rtt["ping_loss_pct"] == round(100 * 4 / 104, 2)  # 100 answers to 104 pings
     assert rtt["throughput_mbit"] is None and by[("to_guest", 1)]["rtt_us_p50"] is None
 
 

@@ -129,3 +129,36 @@ def test_event_counts_read_both_log_formats():
     text = "pic_ioport_write master 1\n123@1700000000.000001:pic_ioport_write master 0\n"
     assert count_events(text + "ioapic_mem_write x\n") == {"ioapic_mem_write": 1,
                                                           "pic_ioport_write": 2}
+
+
+def test_a_long_run_prints_progress_lines_with_stage_elapsed_and_last_marker(
+        fake_qemu, tmp_path, monkeypatch, capsys):
+    """A line every PROGRESS_S (30 s in real runs), not per poll: stage, seconds since
+    QEMU started, and the guest's last marker."""
+    import re
+
+    from popart.targets import qemu
+
+    monkeypatch.setattr(qemu, "PROGRESS_S", 0.4)
+    s = run(fake_qemu, "hang-run", tmp_path, Timeouts(boot_s=30, run_s=1.5, shutdown_s=30))
+    assert s["status"] == "timeout"
+    err = capsys.readouterr().err
+    lines = re.findall(r"I: qemu: (\w+) stage, (\d+) s, last marker: (.*)", err)
+    assert 3 <= len(lines) <= s["wall_s"] / 0.4 + 1, lines
+    assert lines[-1] == ("run", lines[-1][1], "@@POPCORN:KV init_uptime_s=1.250000")
+    assert [int(e) for _, e, _ in lines] == sorted(int(e) for _, e, _ in lines)
+    assert all(m == "none yet" for stage, _, m in lines if stage == "boot")
+
+
+def test_the_last_marker_is_kept_and_shortened():
+    from popart.console import parse_console
+    from popart.targets.qemu import progress_line
+
+    report = parse_console("[ 1.0] noise @@POPCORN:BEGIN exp=boot\r\nplain line\n"
+                           f"@@POPCORN:KV blob={'x' * 200}\n")
+    assert report.last_marker is not None and len(report.last_marker) == 80
+    assert report.last_marker.startswith("@@POPCORN:KV blob=xxx")
+    assert report.last_marker.endswith("...")
+    assert parse_console("x @@POPCORN:END exp=boot rc=0\r\n").last_marker == (
+        "@@POPCORN:END exp=boot rc=0")
+    assert progress_line("boot", 30.4, None) == "qemu: boot stage, 30 s, last marker: none yet"

@@ -36,3 +36,11 @@ def test_corruption_duplicates_or_a_short_count_are_errors(tmp_path):
     assert short["status"] == "error" and "expected" in short["reason"]
     silent = soak_summary(run_dir(tmp_path / "c", "nothing"), SOAK)
     assert silent["status"] == "error" and "reported nothing" in silent["reason"]
+
+
+def test_counts_that_do_not_add_up_are_errors(tmp_path):
+    gap = soak_summary(run_dir(tmp_path / "a", line(received=DATAGRAMS - 5, lost=2)), SOAK)
+    assert gap["status"] == "error" and "is not the" in gap["reason"]
+    more = soak_summary(run_dir(tmp_path / "b", line(), sent=DATAGRAMS - 1), SOAK)
+    assert more["status"] == "error" and "more than was sent" in more["reason"]
+    assert more["sent"] == DATAGRAMS - 1

@@ -79,13 +79,15 @@ def parser() -> argparse.ArgumentParser:
     command("net-report", "report.net_report", ("--net", {}), ("--web", {}), ("--tables", req),
             ("--net-plot", {}), ("--web-plot", {}))
     command("multikernel-csv", "tidy.multikernel_csv", ("--multikernel", req),
-            ("--run-dir", req), ("--out", req), ("--partition", req))
+            ("--run-dir", req), ("--out", req), ("--partition", req),
+            ("--partition-csv", req))
     command("multikernel-report", "report.multikernel_report", ("--csv", req), ("--table", req),
             ("--plot", req))
     command("boot-csv", "tidy.boot_csv", ("--boot", req), ("--kernel-info", req), ("--out", req),
             ("status", {"nargs": "+"}))
     command("boot-report", "report.boot_report", ("--csv", req), ("--table", req), ("--plot", req))
     command("failures", "report.failures", ("--table", req), ("csv", {"nargs": "+"}))
+    command("facts-table", "facts.facts_table", ("--json", req), ("--table", req), ("--title", {}))
     command("check-results", "report.check_results", ("failures", {}))
     command("check-config", "build.check_config", ("config", {}))
     return p

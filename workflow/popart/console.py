@@ -15,6 +15,7 @@ MARKER = re.compile(r"@@POPCORN:(BEGIN|KV|END|WARN|OUT) ?(.*?)\r?$")
 # A secondary kernel's console line, relayed by the primary (popcornctl console).
 SECONDARY = re.compile(r"^@@K(\d+)\| ?(.*?)\r?$")
 PANIC = re.compile(r"Kernel panic - not syncing.*")
+MARKER_SHOWN = 80  # characters of the last marker that progress lines show
 
 
 @dataclass
@@ -27,6 +28,11 @@ class ConsoleReport:
     warnings: list[str] = field(default_factory=list)
     panic: str | None = None
     outputs: dict[str, list[str]] = field(default_factory=dict)
+    last_marker: str | None = None  # the latest "@@POPCORN:..." line, shortened
+
+
+def shorten(text: str, limit: int = MARKER_SHOWN) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def key_values(text: str | None) -> dict[str, str]:
@@ -45,6 +51,7 @@ def feed(report: ConsoleReport, line: str) -> None:
     if not match:
         return
     kind, rest = match.groups()
+    report.last_marker = shorten(line[match.start():].rstrip())
     if kind == "BEGIN":
         report.begun = True
         report.experiment = key_values(rest).get("exp")

@@ -95,6 +95,7 @@ def tidy_csvs():
         csvs["boot"] = res("boot/boot.csv")
     if config["experiments"]["multikernel"]["enabled"]:
         csvs["multikernel"] = res("boot/multikernel.csv")
+        csvs["partition"] = res("boot/partition.csv")  # the isolation check, one row
     if config["experiments"]["msg"]["enabled"]:
         csvs["msg_latency"] = res("msg/latency.csv")
         csvs["msg_throughput"] = res("msg/throughput.csv")

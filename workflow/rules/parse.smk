@@ -22,6 +22,7 @@ rule multikernel_csv:
     output:
         csv=res("boot/multikernel.csv"),
         partition=res("boot/partition.json"),
+        partition_csv=res("boot/partition.csv"),
     params:
         multikernel=as_json(config["experiments"]["multikernel"]),
     log:
@@ -29,7 +30,8 @@ rule multikernel_csv:
     shell:
         "{POPART} multikernel-csv --multikernel {params.multikernel:q}"
         " --run-dir {RESULTS}/boot/multikernel --out {output.csv}"
-        " --partition {output.partition} 2>&1 | tee {log}"
+        " --partition {output.partition} --partition-csv {output.partition_csv}"
+        " 2>&1 | tee {log}"
 
 
 rule msg_csv:

@@ -15,7 +15,7 @@ def msg_csv(a: argparse.Namespace) -> None:
                                   latency_rows, throughput_rows)
     msg = json.loads(a.msg)
     runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
-    latency, samples = latency_rows(runs, msg["payloads"])
+    latency, samples = latency_rows(runs, msg["payloads"], msg["pings"])
     throughput = throughput_rows(runs["kmsg"], msg["payloads"], msg["stream_repetitions"],
                                  Path(a.stress_run), msg["fanin_payload"])
     atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
@@ -67,13 +67,16 @@ def soak_summary(a: argparse.Namespace) -> None:
 
 
 def multikernel_csv(a: argparse.Namespace) -> None:
-    from ..experiments.multikernel import COLUMNS, all_up_s, multikernel_rows, partition_check
+    from ..experiments.multikernel import (COLUMNS, PARTITION_COLUMNS, all_up_s,
+                                           multikernel_rows, partition_check, partition_row)
     secondaries = json.loads(a.multikernel)["secondaries"]
     rows = multikernel_rows(Path(a.run_dir), secondaries)
     partition = partition_check(rows, secondaries + 1)
-    primary = read_json(Path(a.run_dir) / "status.json").get("values", {})
-    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(primary),
+    status = read_json(Path(a.run_dir) / "status.json")
+    atomic_write_json(a.partition, {**partition, "all_up_s": all_up_s(status.get("values", {})),
                                     "accel": rows[0]["accel"], "timebase": rows[0]["timebase"]})
+    check = pd.DataFrame([partition_row(partition, status)], columns=PARTITION_COLUMNS)
+    atomic_write_text(a.partition_csv, check.to_csv(index=False))
     atomic_write_text(a.out, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
 
 

@@ -86,9 +86,10 @@ def _mode_failure(values: dict, mechanism: str, mode: str) -> str:
     return f"switching both kernels to {mode} mode failed (mode_{mode}_rc={rc})"
 
 
-def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict], list[dict]]:
+def latency_rows(runs: dict[str, Path], payloads: list[int],
+                 pings: int) -> tuple[list[dict], list[dict]]:
     """latency.csv rows (one per case, a failed run's cases with its status) and the raw
-    samples behind them."""
+    samples behind them. A case with fewer (or more) samples than pings is an error."""
     facts = {system: _run_facts(path) for system, path in runs.items()}
     rows, samples = [], []
     for mech, mode, payload, system in latency_cases(payloads):
@@ -98,6 +99,9 @@ def latency_rows(runs: dict[str, Path], payloads: list[int]) -> tuple[list[dict]
         figure = key_values(values.get(f"lat_{key}"))
         if row["status"] == "ok" and not figure.get("p50_ns"):
             row["status"], row["reason"] = "error", f"the guest reported no lat_{key}"
+        elif row["status"] == "ok" and reported_number(figure.get("samples")) != pings:
+            row["status"] = "error"
+            row["reason"] = f"lat_{key}: {figure.get('samples')} samples of {pings} pings"
         failure = _mode_failure(values, mech, mode)
         if row["status"] == "ok" and failure:
             row["status"], row["reason"] = "error", failure
@@ -155,20 +159,28 @@ def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stres
 
 def ratio_table(latency: pd.DataFrame) -> pd.DataFrame:
     """p50 of each kmsg mode over p50 of each baseline: at the same payload for pipe and
-    unix, at 8 bytes for eventfd and the cache line (they carry 8 bytes)."""
-    ok = latency[latency["status"] == "ok"]
-    kmsg = ok[ok["mechanism"] == "kmsg"]
+    unix, at 8 bytes for eventfd and the cache line (they carry 8 bytes). Only rows of one
+    run are paired (run_id, host and, where there are rounds, the round). A case where
+    either side failed stays, with that side's status and no ratio."""
+    pair = [c for c in ("run_id", "host", "round") if c in latency]
+    kmsg = latency[latency["mechanism"] == "kmsg"]
     rows = []
-    for base in ok[ok["mechanism"] != "kmsg"].itertuples(index=False):
-        for k in kmsg[kmsg["payload_bytes"] == base.payload_bytes].itertuples(index=False):
-            rows.append({"kmsg_mode": k.mode, "payload_bytes": k.payload_bytes,
-                         "baseline": base.mechanism, "kmsg_p50_ns": k.p50_ns,
-                         "baseline_p50_ns": base.p50_ns,
-                         "ratio_p50": k.p50_ns / base.p50_ns if base.p50_ns else None,
-                         "accel": k.accel, "timebase": k.timebase})
-    return pd.DataFrame(rows, columns=["kmsg_mode", "payload_bytes", "baseline", "kmsg_p50_ns",
-                                       "baseline_p50_ns", "ratio_p50", "accel", "timebase"])
-
+    for base in latency[latency["mechanism"] != "kmsg"].to_dict("records"):
+        same = (kmsg["payload_bytes"] == base["payload_bytes"])
+        for c in pair:
+            same &= kmsg[c] == base[c]
+        for k in kmsg[same].to_dict("records"):
+            status = k["status"] if k["status"] != "ok" else base["status"]
+            ok = status == "ok" and bool(base["p50_ns"])
+            rows.append({**{c: k[c] for c in pair}, "status": status,
+                         "kmsg_mode": k["mode"], "payload_bytes": k["payload_bytes"],
+                         "baseline": base["mechanism"], "kmsg_p50_ns": k["p50_ns"],
+                         "baseline_p50_ns": base["p50_ns"],
+                         "ratio_p50": k["p50_ns"] / base["p50_ns"] if ok else None,
+                         "accel": k["accel"], "timebase": k["timebase"]})
+    return pd.DataFrame(rows, columns=[*pair, "status", "kmsg_mode", "payload_bytes",
+                                       "baseline", "kmsg_p50_ns", "baseline_p50_ns",
+                                       "ratio_p50", "accel", "timebase"])
 
 
 COPY_GOAL = 0.5  # one-way 4 KiB messages: at least half of memcpy's bandwidth
@@ -223,8 +235,9 @@ def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
             sent, received = counts[s]["sent"][r], counts[r]["received"][s]
             duplicated = counts[r]["duplicated"][s]
             pair = {"from": s, "to": r, "sent": sent, "received": received,
-                    # what never arrived: sent, less what arrived once
-                    "lost": max(0, sent - (received - duplicated)),
+                    # what never arrived: sent, less what arrived once (negative: more
+                    # arrived than was sent, which the verdict calls an error)
+                    "lost": sent - (received - duplicated),
                     "duplicated": duplicated, "corrupted": counts[r]["corrupted"][s],
                     "send_errors": counts[s]["send_errors"][r],
                     "malformed_injected": counts[s]["injected"][r],
@@ -241,8 +254,13 @@ def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
 
 def _stress_verdict(summary: dict, kernels: int) -> str:
     """Why a finished stress run failed its check; empty if it passed."""
-    problems = [f"{summary[key]} {key}" for key in ("lost", "duplicated", "corrupted",
-                                                   "send_errors") if summary[key]]
+    problems = [f"{summary[key]} {key}" for key in ("duplicated", "corrupted", "send_errors")
+                if summary[key]]
+    lost = sum(p["lost"] for p in summary["pairs"] if p["lost"] > 0)  # not offset by extras
+    problems += [f"{lost} lost"] if lost else []
+    problems += [f"kernel {p['to']} received {p['received'] - p['duplicated']} distinct "
+                 f"messages from kernel {p['from']}, which sent {p['sent']}"
+                 for p in summary["pairs"] if p["lost"] < 0]
     if summary["malformed_rejected"] != summary["malformed_injected"]:
         problems.append(f"{summary['malformed_rejected']} malformed rejected of "
                         f"{summary['malformed_injected']} injected")

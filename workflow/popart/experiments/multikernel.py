@@ -137,3 +137,23 @@ def partition_check(rows: list[dict], requested: int) -> dict:
                                  "apic_id": apic})
     return {"kernels_requested": requested, "kernels_up": len(reported),
             "disjoint": not overlaps, "overlaps": overlaps}
+
+
+PARTITION_COLUMNS = ["accel", "timebase", "status", "reason", "kernels_requested",
+                     "kernels_up", "disjoint", *PROVENANCE]
+
+
+def partition_row(partition: dict, status: dict) -> dict:
+    """The isolation check as a tidy row: not ok when kernels overlap or fewer came up than
+    were asked for (their partitions are then unchecked), so it fails the run."""
+    problems = []
+    for o in partition["overlaps"]:
+        where = o.get("range") or f"APIC ID {o.get('apic_id')}"
+        problems.append(f"kernels {o['kernels'][0]} and {o['kernels'][1]} share {o['kind']} "
+                        f"{where}")
+    if partition["kernels_up"] < partition["kernels_requested"]:
+        problems.append(f"{partition['kernels_up']} of {partition['kernels_requested']} "
+                        "kernels up: the others' partitions are unchecked")
+    return {**run_columns(status), "status": "error" if problems else "ok",
+            "reason": "; ".join(problems), "kernels_requested": partition["kernels_requested"],
+            "kernels_up": partition["kernels_up"], "disjoint": partition["disjoint"]}

@@ -46,7 +46,7 @@ IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive con
                   "Connection reset by peer")
 IPERF3_PAUSE_S = 1.0
 NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
-               "rtt_us_p50", "rtt_us_p99", "samples", "accel", "timebase", "status", "reason",
+               "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", "accel", "timebase", "status", "reason",
                "host_cores", *PROVENANCE]
 
 
@@ -277,7 +277,8 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
         got = measured.get((path, direction, streams))
         row = {"system": system, "path": path, "direction": direction, "streams": streams,
                "link_mbit": link["link_mbit"], "throughput_mbit": None, "rtt_us_p50": None,
-               "rtt_us_p99": None, "samples": None, **run_columns(status),
+               "rtt_us_p99": None, "samples": None, "ping_loss_pct": None,
+               **run_columns(status),
                "status": status["status"],
                "reason": status.get("reason", ""), "host_cores": status.get("host_cores")}
         if got is None:
@@ -291,7 +292,8 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
         elif direction == "round_trip":
             rtt = got["rtt_us"]
             row.update(rtt_us_p50=round(_percentile(rtt, 0.5), 1),
-                       rtt_us_p99=round(_percentile(rtt, 0.99), 1), samples=len(rtt))
+                       rtt_us_p99=round(_percentile(rtt, 0.99), 1), samples=len(rtt),
+                       ping_loss_pct=round(100 * (net["pings"] - len(rtt)) / net["pings"], 2))
         else:
             row.update(throughput_mbit=got["throughput_mbit"], samples=1)
         rows.append(row)

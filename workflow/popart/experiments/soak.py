@@ -52,6 +52,14 @@ def soak_summary(run_dir: Path, soak: dict) -> dict:
         if summary["datagrams"] != expected or summary["sent"] != expected:
             problems.append(f"{summary['sent']} sent, {summary['datagrams']} expected by the "
                             f"receiver, {expected} by the size")
+        if summary["received"] is None or summary["lost"] is None or (
+                summary["received"] + summary["lost"] != summary["datagrams"]):
+            problems.append(f"received {summary['received']} + lost {summary['lost']} is not "
+                            f"the {summary['datagrams']} datagrams expected")
+        if summary["received"] is not None and summary["sent"] is not None and (
+                summary["received"] > summary["sent"]):
+            problems.append(f"received {summary['received']:.0f} of {summary['sent']:.0f} "
+                            "sent: more than was sent")
         if summary["corrupted"] or summary["duplicated"]:
             problems.append(f"{summary['corrupted']:.0f} corrupted "
                             f"({summary['corrupted_bytes']:.0f} bytes), "

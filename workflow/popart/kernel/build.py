@@ -17,10 +17,12 @@ from ..fsutil import atomic_write_json, locked, read_json, sha256_file, sha256_f
 from ..hosttools import require
 from ..paths import cache_root
 from .kconfig import check_survivors, parse_config
+from .progress import done_line, is_file_step, progress_line, read_count, write_count
 from .tree import prepare_tree
 
 BUILD_TOOLS = ["make", "gcc", "flex", "bison", "bc", "ccache", "/usr/include/libelf.h",
                "/usr/include/openssl/ssl.h"]
+PROGRESS_S = 15.0  # at most one progress line this often while make runs
 
 
 def build_key(tree: str, base_config: str, fragments: list[Path], repo: Path) -> str:
@@ -37,13 +39,16 @@ def _make_env() -> dict[str, str]:
 
 
 def _make(tree: Path, build_dir: Path, targets: list[str], jobs: int, logfile: Path,
-          label: str) -> None:
-    """Runs make, writing everything to the log and a progress line every 15 s."""
+          label: str, fresh: bool | None = None, expected: int | None = None) -> int:
+    """Runs make, writing everything to the log and a progress line every PROGRESS_S;
+    returns how many files kbuild said it made. ``fresh``/``expected``: see
+    progress.progress_line (None for make steps that are not the build itself)."""
     argv = ["make", "-C", str(tree), f"O={build_dir}", "CC=ccache gcc", "HOSTCC=ccache gcc",
             f"-j{jobs}", *targets]
     log.info(f"{label}: {' '.join(argv)}")
-    ticker = log.Ticker(label)
-    compiled = 0
+    started = time.monotonic()
+    next_line = started + PROGRESS_S
+    made = 0
     with open(logfile, "a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -51,13 +56,16 @@ def _make(tree: Path, build_dir: Path, targets: list[str], jobs: int, logfile: P
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
-            if line.startswith("  CC"):
-                compiled += 1
-            ticker.tick(f"{compiled} files compiled")
+            made += is_file_step(line)
+            if (now := time.monotonic()) >= next_line:
+                next_line = now + PROGRESS_S
+                out.flush()
+                log.info(f"{label}: {progress_line(made, expected, fresh, now - started)}")
         rc = proc.wait()
     if rc != 0:
         raise BuildError(f"make {' '.join(targets)} failed (exit {rc}): see {logfile}")
-    log.info(f"{label}: done in {ticker.elapsed():.0f} s, {compiled} files compiled")
+    log.info(f"{label}: {done_line(made, fresh, time.monotonic() - started)}")
+    return made
 
 
 def configure(tree: Path, build_dir: Path, base_config: str, fragments: list[Path],
@@ -97,14 +105,18 @@ def build_kernel(kernel_config: dict, source_json: Path, repo: Path, out_dir: Pa
     started = time.monotonic()
     with locked(cache / "builds" / f".{key}.lock"):
         stamp = build_dir / ".popcorn-configured"
-        if not stamp.is_file():
+        fresh = not stamp.is_file()  # from an empty build directory: a full build
+        if fresh:
             shutil.rmtree(build_dir, ignore_errors=True)
             build_dir.mkdir(parents=True)
             configure(tree, build_dir, kernel_config["base_config"], fragments, logfile)
             stamp.write_text(key + "\n")
         modules = parse_config(build_dir / ".config", strict=False).get("CONFIG_MODULES") == "y"
-        _make(tree, build_dir, ["bzImage", *(["modules"] if modules else [])], jobs, logfile,
-              "kernel build")
+        build_started = time.monotonic()
+        made = _make(tree, build_dir, ["bzImage", *(["modules"] if modules else [])], jobs,
+                     logfile, "kernel build", fresh, read_count(build_dir))
+        if fresh:
+            write_count(build_dir, made, time.monotonic() - build_started)
         # kbuild re-syncs .config when a patch changes a Kconfig file: check again.
         check_survivors(build_dir / ".config", fragments)
         release = (build_dir / "include/config/kernel.release").read_text().strip()

@@ -22,7 +22,9 @@ from .. import log
 from ..console import ConsoleFollower, ConsoleReport, split_secondaries
 from ..errors import TargetError
 from ..fsutil import atomic_write_json
+from ..hostload import HostLoad
 from ..hosttools import require
+from ..provenance import facts
 from .trace import TraceWindows
 
 # Set by the CLI's SIGTERM handler: the run stops at its next poll, tears QEMU down and
@@ -81,6 +83,13 @@ class RunStatus:
     values: dict[str, str] = field(default_factory=dict)
     traces: dict[str, dict[str, int]] = field(default_factory=dict)  # window -> event counts
     argv: list[str] = field(default_factory=list)
+    # What produced it (provenance.COLUMNS) and what else the host did meanwhile (hostload).
+    run_id: str = ""
+    host: str = ""
+    host_cpu: str = ""
+    qemu_version: str = ""
+    kernel_build: str = ""
+    host_load: dict = field(default_factory=dict)
 
 
 def console_path(run_dir: Path, port: int) -> Path:
@@ -135,11 +144,13 @@ class QemuTarget:
         sockdir = Path(tempfile.mkdtemp(prefix="popcorn-qmp-"))
         argv = qemu_argv(binary, m, run_dir, sockdir / "qmp.sock")
         status = RunStatus("running", "", "start", m.accel, m.timebase, os.cpu_count() or 0,
-                           argv=argv)
+                           argv=argv, **facts(binary, m.kernel))
         (run_dir / "qemu-cmdline.sh").write_text(shlex.join(argv) + "\n")
         atomic_write_json(run_dir / "status.json", asdict(status))
         log.info(f"qemu: {m.vcpus} vCPUs, {m.mem_mib} MiB, {m.accel}/{m.timebase}, "
                  f"command in {run_dir / 'qemu-cmdline.sh'}")
+        load = HostLoad()
+        load.start()
         started = time.monotonic()
         with open(run_dir / "qemu.log", "wb") as qemu_log:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=qemu_log,
@@ -162,6 +173,7 @@ class QemuTarget:
             status.qemu_exit = proc.returncode
             status.wall_s = round(time.monotonic() - started, 3)
             status.values = console.poll(final=True).values
+            status.host_load = load.finish()
             _write_secondary_consoles(run_dir)
             if status.status == "running":  # interrupted by an exception of ours
                 status.status, status.reason = "error", "the runner stopped unexpectedly"
@@ -216,6 +228,7 @@ def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFol
     status.stage = "boot"
     deadline = started + limits["boot"]
     panic_seen: float | None = None
+    next_progress = started + PROGRESS_S
     while True:
         if STOP.is_set():
             status.status = "error"
@@ -248,8 +261,19 @@ def _watch(proc: subprocess.Popen, qmp: QEMUMonitorProtocol, console: ConsoleFol
                              f"{limits[status.stage]:g} s ({status.stage} stage; "
                              f"VM {_vm_state(qmp)})")
             return
+        if now >= next_progress:
+            log.info(progress_line(status.stage, now - started, report.last_marker))
+            while next_progress <= now:  # on the PROGRESS_S grid, even after a stall
+                next_progress += PROGRESS_S
         _drain_events(qmp, status)
         time.sleep(POLL_S)
+
+
+PROGRESS_S = 30.0  # a progress line this often during a run (tests shorten it)
+
+
+def progress_line(stage: str, elapsed: float, last_marker: str | None) -> str:
+    return f"qemu: {stage} stage, {elapsed:.0f} s, last marker: {last_marker or 'none yet'}"
 
 
 def _judge_exit(proc: subprocess.Popen, report: ConsoleReport, status: RunStatus) -> None:
