@@ -21,16 +21,29 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 
 
 def snakemake(workdir: Path, configfile: str, *args: str) -> subprocess.CompletedProcess:
+    # Each scratch directory holds one configuration: its outputs under results/ there.
     argv = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(REPO / configfile),
-            "--cores", str(os.cpu_count() or 2), *args]
+            "--cores", str(os.cpu_count() or 2), *args, "--config", "results_dir=results"]
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
 
 
-def pipeline(tmp_path_factory, configfile: str) -> Path:
+def pipeline(tmp_path_factory, configfile: str, failed_rows: bool = False) -> Path:
+    """One configuration's whole pipeline. One with failed rows (a panic, a fault) must
+    end non-zero from its last rule, after writing every other output."""
     workdir = tmp_path_factory.mktemp(Path(configfile).stem)
     result = snakemake(workdir, configfile)
     (workdir / "snakemake.out").write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, result.stderr[-3000:]
+    if not failed_rows:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (workdir / "results/tables/all-ok.txt").exists()
+        return workdir
+    assert result.returncode != 0
+    assert "result rows are not ok" in result.stdout + result.stderr
+    assert not (workdir / "results/tables/all-ok.txt").exists()
+    again = snakemake(workdir, configfile, "-n")  # only the check is left to do
+    assert [line.split()[0] for line in again.stdout.splitlines()
+            if line.strip().endswith(" 1") and line.split()[0] != "total"] == ["all",
+                                                                             "check_results"]
     return workdir
 
 
@@ -41,7 +54,7 @@ def boot_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def panic_run(tmp_path_factory, boot_run) -> Path:
-    return pipeline(tmp_path_factory, ".test/e2e-panic.yaml")  # after boot_run: kernel built
+    return pipeline(tmp_path_factory, ".test/e2e-panic.yaml", failed_rows=True)  # kernel built
 
 
 def test_kernel_identity_is_recorded(boot_run):
@@ -658,7 +671,7 @@ def test_the_test_bed_leaves_nothing_behind(net_run):
 
 @pytest.fixture(scope="session")
 def hung_server_run(tmp_path_factory, boot_run) -> Path:
-    return pipeline(tmp_path_factory, ".test/net-fault.yaml")  # after boot_run: kernel built
+    return pipeline(tmp_path_factory, ".test/net-fault.yaml", failed_rows=True)  # kernel built
 
 
 def test_a_hung_web_server_gives_error_rows_and_keeps_its_logs(hung_server_run):

@@ -19,12 +19,13 @@ def package_of() -> dict[str, str]:
     return mapping
 
 
-def require(tool: str) -> str:
-    """Returns the path of a host program (or file), or names the package to install."""
+def require(tool: str, package: str | None = None) -> str:
+    """Returns the path of a host program (or file), or names the package to install
+    (``package``, else the one setup/debian-packages.txt lists for it)."""
     found = str(Path(tool)) if tool.startswith("/") and Path(tool).exists() else None
     found = found or (None if tool.startswith("/") else shutil.which(tool))
     if found:
         return found
-    package = package_of().get(tool)
+    package = package or package_of().get(tool)
     hint = f"install the Debian package {package}" if package else "install it"
     raise MissingToolError(f"{tool} not found: {hint} (or run `make setup`)")

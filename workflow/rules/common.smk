@@ -55,11 +55,35 @@ def in_tree_source_files():
     return [str(p) for p in in_tree_sources(REPO / "kernel/src")]
 
 
+def popart_code(command):
+    """The package's source files that `python -m popart <command>` runs: a rule reruns
+    when they change, and only then (popart.deps)."""
+    from popart.deps import command_sources
+
+    return [str(p) for p in command_sources(command)]
+
+
+def host_file(path, package=None):
+    """A host file as a DAG input. A missing one stops the run before any work with one
+    line naming the Debian package (not Snakemake's MissingInputException)."""
+
+    def input_function(wildcards):
+        from popart.hosttools import require
+
+        try:
+            return require(path, package)
+        except PopartError as e:
+            print(f"E: {e}", file=sys.stderr)
+            sys.exit(1)
+
+    return input_function
+
+
 def source_input(wildcards):
     """An upgrade of Debian's linux-source package touches the tarball: rerun."""
     source = config["kernel"]["source"]
     if source["type"] == "debian":
-        return [f"/usr/src/{source['package']}.tar.xz"]
+        return host_file(f"/usr/src/{source['package']}.tar.xz", source["package"])(wildcards)
     return []
 
 

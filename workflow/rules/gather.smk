@@ -3,7 +3,8 @@
 
 rule boot_report:
     input:
-        res("boot/boot.csv"),
+        csv=res("boot/boot.csv"),
+        code=popart_code("boot-report"),
     output:
         table=report(
             res("tables/boot.csv"),
@@ -17,13 +18,14 @@ rule boot_report:
     log:
         res("logs/gather/boot.log"),
     shell:
-        "{POPART} boot-report --csv {input} --table {RESULTS}/tables/boot"
+        "{POPART} boot-report --csv {input.csv} --table {RESULTS}/tables/boot"
         " --plot {output.plot} 2>&1 | tee {log}"
 
 
 rule failures:
     input:
         list(tidy_csvs().values()),
+        code=popart_code("failures"),
     output:
         table=report(
             res("tables/failures.csv"),
@@ -40,9 +42,26 @@ rule failures:
         " 2>&1 | tee {log}"
 
 
+# Last: the workflow itself fails when a row is not ok, after every other output (the
+# failures table and the report's inputs) is written. Its output exists only when all is ok,
+# so a rerun checks again, and reruns nothing else.
+rule check_results:
+    input:
+        outputs=final_outputs(),
+        failures=res("tables/failures.csv"),
+        code=popart_code("check-results"),
+    output:
+        res("tables/all-ok.txt"),
+    log:
+        res("logs/gather/check.log"),
+    shell:
+        "{POPART} check-results {input.failures} --out {output} 2>&1 | tee {log}"
+
+
 rule multikernel_report:
     input:
-        res("boot/multikernel.csv"),
+        csv=res("boot/multikernel.csv"),
+        code=popart_code("multikernel-report"),
     output:
         table=report(
             res("tables/multikernel.csv"),
@@ -58,7 +77,7 @@ rule multikernel_report:
     log:
         res("logs/gather/multikernel.log"),
     shell:
-        "{POPART} multikernel-report --csv {input} --table {RESULTS}/tables/multikernel"
+        "{POPART} multikernel-report --csv {input.csv} --table {RESULTS}/tables/multikernel"
         " --plot {output.plot} 2>&1 | tee {log}"
 
 
@@ -66,6 +85,7 @@ rule msg_report:
     input:
         latency=res("msg/latency.csv"),
         throughput=res("msg/throughput.csv"),
+        code=popart_code("msg-report"),
     output:
         latency=report(
             res("tables/msg_latency.csv"),
@@ -77,7 +97,11 @@ rule msg_report:
             caption="../report/msg_ratio_table.rst",
             category="Messaging",
         ),
-        throughput=res("tables/msg_throughput.csv"),
+        throughput=report(
+            res("tables/msg_throughput.csv"),
+            caption="../report/msg_throughput_table.rst",
+            category="Messaging",
+        ),
         copy_ratio=report(
             res("tables/msg_copy_ratio.csv"),
             caption="../report/msg_copy_ratio_table.rst",
@@ -106,7 +130,8 @@ rule msg_report:
 
 rule msg_ring_host_report:
     input:
-        res("msg/ring_host.csv"),
+        csv=res("msg/ring_host.csv"),
+        code=popart_code("ring-host-report"),
     output:
         table=report(
             res("tables/msg_ring_host.csv"),
@@ -117,13 +142,14 @@ rule msg_ring_host_report:
     log:
         res("logs/gather/msg_ring_host.log"),
     shell:
-        "{POPART} ring-host-report --csv {input} --table {RESULTS}/tables/msg_ring_host"
+        "{POPART} ring-host-report --csv {input.csv} --table {RESULTS}/tables/msg_ring_host"
         " 2>&1 | tee {log}"
 
 
 rule net_report:
     input:
-        res("net/net.csv"),
+        csv=res("net/net.csv"),
+        code=popart_code("net-report"),
     output:
         table=report(
             res("tables/net.csv"), caption="../report/net_table.rst", category="Network"
@@ -138,13 +164,14 @@ rule net_report:
     log:
         res("logs/gather/net.log"),
     shell:
-        "{POPART} net-report --net {input} --tables {RESULTS}/tables --net-plot {output.plot}"
+        "{POPART} net-report --net {input.csv} --tables {RESULTS}/tables --net-plot {output.plot}"
         " 2>&1 | tee {log}"
 
 
 rule web_report:
     input:
-        res("web/web.csv"),
+        csv=res("web/web.csv"),
+        code=popart_code("net-report"),
     output:
         table=report(
             res("tables/web.csv"), caption="../report/web_table.rst", category="Web server"
@@ -161,13 +188,14 @@ rule web_report:
     log:
         res("logs/gather/web.log"),
     shell:
-        "{POPART} net-report --web {input} --tables {RESULTS}/tables --web-plot {output.plot}"
+        "{POPART} net-report --web {input.csv} --tables {RESULTS}/tables --web-plot {output.plot}"
         " 2>&1 | tee {log}"
 
 
 rule migrate_report:
     input:
-        res("migrate/migrate.csv"),
+        csv=res("migrate/migrate.csv"),
+        code=popart_code("migrate-report"),
     output:
         table=report(
             res("tables/migrate.csv"),
@@ -188,5 +216,5 @@ rule migrate_report:
     log:
         res("logs/gather/migrate.log"),
     shell:
-        "{POPART} migrate-report --csv {input} --tables {RESULTS}/tables --plot {output.plot}"
+        "{POPART} migrate-report --csv {input.csv} --tables {RESULTS}/tables --plot {output.plot}"
         " 2>&1 | tee {log}"

@@ -7,7 +7,8 @@ rule initramfs:
         kernel=res("kernel/bzImage"),
         uapi=REPO / "kernel/src/include/uapi/linux/popcorn.h",
         guest=guest_files(),
-        busybox="/bin/busybox",
+        busybox=host_file("/bin/busybox"),
+        code=popart_code("initramfs"),
     output:
         image=res("images/initramfs.cpio.gz"),
         manifest=res("images/initramfs.json"),
@@ -28,7 +29,8 @@ rule net_image:
         info=res("kernel/kernel.json"),
         base=res("images/initramfs.cpio.gz"),
         secondary=res("images/work/secondary.cpio.gz"),
-        iperf3="/usr/bin/iperf3",
+        iperf3=host_file("/usr/bin/iperf3"),
+        code=popart_code("net-image"),
     output:
         image=res("images/net.cpio.gz"),
         manifest=res("images/net.json"),

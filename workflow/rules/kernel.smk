@@ -4,6 +4,7 @@
 rule kernel_source:
     input:
         source_input,
+        code=popart_code("kernel-source"),
     output:
         res("kernel/source.json"),
     params:
@@ -21,6 +22,7 @@ rule kernel_build:
         patches=lambda w: read_series_files(),
         fragments=repo_files(config["kernel"]["fragments"]),
         sources=lambda w: in_tree_source_files(),
+        code=popart_code("kernel-build"),
     output:
         image=res("kernel/bzImage"),
         info=res("kernel/kernel.json"),

@@ -5,6 +5,7 @@ rule boot_csv:
     input:
         kernel=res("kernel/kernel.json"),
         status=boot_runs(),
+        code=popart_code("boot-csv"),
     output:
         res("boot/boot.csv"),
     params:
@@ -19,6 +20,7 @@ rule boot_csv:
 rule multikernel_csv:
     input:
         res("boot/multikernel/status.json"),
+        code=popart_code("multikernel-csv"),
     output:
         csv=res("boot/multikernel.csv"),
         partition=res("boot/partition.json"),
@@ -39,6 +41,7 @@ rule msg_csv:
         kmsg=res("msg/kmsg/status.json"),
         smp=res("msg/smp/status.json"),
         stress=res("msg/stress/status.json"),
+        code=popart_code("msg-csv"),
     output:
         latency=res("msg/latency.csv"),
         throughput=res("msg/throughput.csv"),
@@ -57,6 +60,7 @@ rule msg_csv:
 rule msg_stress:
     input:
         res("msg/stress/status.json"),
+        code=popart_code("msg-stress"),
     output:
         json=res("msg/stress.json"),
         csv=res("msg/stress.csv"),
@@ -73,6 +77,7 @@ rule net_csv:
     input:
         status=[f"{run.split('=')[1]}/status.json" for run in net_runs()],
         link=res("net/link.json"),
+        code=popart_code("net-csv"),
     output:
         res("net/net.csv"),
     params:
@@ -89,6 +94,7 @@ rule web_csv:
     input:
         status=[f"{run}/status.json" for run in web_runs()],
         link=res("net/link.json"),
+        code=popart_code("web-csv"),
     output:
         res("web/web.csv"),
     params:
@@ -104,6 +110,7 @@ rule web_csv:
 rule soak_summary:
     input:
         res("net/soak/status.json"),
+        code=popart_code("soak-summary"),
     output:
         json=res("net/soak.json"),
         csv=res("net/soak.csv"),
@@ -119,6 +126,7 @@ rule soak_summary:
 rule migrate_csv:
     input:
         res("migrate/run/status.json"),
+        code=popart_code("migrate-csv"),
     output:
         csv=res("migrate/migrate.csv"),
         samples=res("migrate/samples.csv"),

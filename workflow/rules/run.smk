@@ -13,6 +13,7 @@ BOOT_INPUTS = dict(
 rule accel:
     input:
         **BOOT_INPUTS,
+        code=popart_code("accel"),
     output:
         res("accel.json"),
     params:
@@ -32,6 +33,7 @@ rule boot_run:
     input:
         **BOOT_INPUTS,
         accel=res("accel.json"),
+        code=popart_code("boot-run"),
     output:
         status=res("boot/run{run}/status.json"),
         console=res("boot/run{run}/console.log"),
@@ -56,6 +58,7 @@ rule multikernel_run:
     input:
         **BOOT_INPUTS,
         accel=res("accel.json"),
+        code=popart_code("multikernel-run"),
     output:
         status=res("boot/multikernel/status.json"),
         console=res("boot/multikernel/console.log"),
@@ -82,6 +85,7 @@ rule interactive_command:
     input:
         **BOOT_INPUTS,
         accel=res("accel.json"),
+        code=popart_code("interactive-command"),
     output:
         res("interactive.sh"),
     params:
@@ -100,6 +104,7 @@ rule msg_run:
     input:
         **BOOT_INPUTS,
         accel=res("accel.json"),
+        code=popart_code("msg-run"),
     output:
         status=res("msg/{system}/status.json"),
         console=res("msg/{system}/console.log"),
@@ -125,6 +130,7 @@ rule msg_ring_host:
     input:
         harness=REPO / "kernel/ring-host/ring_test.c",
         ring=REPO / "kernel/src/arch/x86/kernel/popcorn/ring.c",
+        code=popart_code("ring-host-run"),
     output:
         res("msg/ring_host.csv"),
     params:
@@ -152,6 +158,7 @@ NET_INPUTS = dict(
 rule net_link:
     input:
         **NET_INPUTS,
+        code=popart_code("net-link"),
     output:
         link=res("net/link.json"),
         status=res("net/link/status.json"),
@@ -178,6 +185,7 @@ rule net_run:
     input:
         **NET_INPUTS,
         link=res("net/link.json"),
+        code=popart_code("net-run"),
     output:
         status=res("net/{system}/status.json"),
     params:
@@ -206,6 +214,7 @@ rule web_run:
     input:
         **NET_INPUTS,
         link=res("net/link.json"),
+        code=popart_code("web-run"),
     output:
         status=res("web/{system}-v{vcpus}/status.json"),
     params:
@@ -234,6 +243,7 @@ rule web_run:
 rule soak_run:
     input:
         **NET_INPUTS,
+        code=popart_code("soak-run"),
     output:
         status=res("net/soak/status.json"),
     params:
@@ -256,6 +266,7 @@ rule soak_run:
 rule migrate_run:
     input:
         **NET_INPUTS,
+        code=popart_code("migrate-run"),
     output:
         status=res("migrate/run/status.json"),
         console=res("migrate/run/console.log"),
