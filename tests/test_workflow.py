@@ -140,3 +140,13 @@ def test_a_changed_plot_module_redraws_plots_and_reruns_no_measurement(tmp_path)
     assert {"boot_report", "msg_report", "net_report", "migrate_report"} <= rules
     assert rules <= {"boot_report", "multikernel_report", "msg_report", "net_report",
                      "web_report", "migrate_report", "check_results", "all"}, rules
+
+
+def test_environment_yml_lists_the_pins_of_requirements_txt_inline():
+    import yaml
+
+    pins = [line.strip() for line in (REPO / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == pins
