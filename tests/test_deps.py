@@ -18,6 +18,6 @@ def test_a_plot_is_a_report_dependency_and_never_a_measurements():
     run = names("boot-run")
     assert {"targets/qemu.py", "experiments/boot.py", "machines.py", "console.py"} <= run
     assert "plots.py" not in run and "cli.py" not in run
-    # transitive: net-run -> experiments/net.py -> netrun.py -> netbed.py
-    assert {"experiments/netrun.py", "netbed.py", "loadgen.py"} <= names("net-run")
+    # transitive: net-rounds -> experiments/net.py -> netrun.py -> netbed.py
+    assert {"experiments/netrun.py", "netbed.py", "loadgen.py"} <= names("net-rounds")
     assert "experiments/msg.py" in names("msg-csv") and "plots.py" not in names("msg-csv")

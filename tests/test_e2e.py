@@ -565,12 +565,12 @@ def test_messaging_benchmark_rows_tables_and_plots(msg_run):
     ratio = pd.read_csv(results / "tables/msg_ratio.csv")
     assert len(ratio) == 2 * (2 * 2 + 2) and (ratio["ratio_p50"] > 0).all()
     assert (results / "plots/msg_latency.png").stat().st_size > 10_000
-    values = json.loads((results / "msg/kmsg/status.json").read_text())["values"]
+    values = json.loads((results / "msg/round1/kmsg/status.json").read_text())["values"]
     peer = dict(f.split("=") for f in values["peer1"].split())
     # Every ping, streamed message, sync and mode switch went out; none was malformed.
     assert peer["up"] == "1" and peer["malformed"] == "0"
     assert int(peer["sent"]) >= 2 * 2 * (50 + 500 + 1)
-    secondary = (results / "msg/kmsg/console-k1.log").read_text()
+    secondary = (results / "msg/round1/kmsg/console-k1.log").read_text()
     assert "popcorn kmsg: kernel 1, epoch 1" in secondary and "kernel 0 is up" in secondary
 
 
@@ -608,7 +608,7 @@ def test_network_rows_through_a_shaped_link(net_run):
     rtt = net[net["direction"] == "round_trip"].iloc[0]
     assert rtt["samples"] == 20 and 0 < rtt["rtt_us_p50"] <= rtt["rtt_us_p99"]
     assert (results / "plots/net.png").stat().st_size > 10_000
-    assert (results / "net/smp/load/ping.txt").read_text().count("time=") == 20
+    assert (results / "net/round1/smp/load/ping.txt").read_text().count("time=") == 20
 
 
 def test_multikernel_network_rows_between_kernels_and_through_the_shared_link(net_run):
@@ -646,7 +646,7 @@ def test_web_server_rows_and_plot(net_run):
     assert len(mk) == 2 * 2 and (mk["workers"] == 1).all() and (mk["vcpus"] == 2).all()
     ratio = pd.read_csv(results / "tables/web_ratio.csv")
     assert len(ratio) == 2 * 2 and (ratio["rps_ratio"] > 0).all()
-    values = json.loads((results / "web/smp-v2/status.json").read_text())["values"]
+    values = json.loads((results / "web/round1/smp-v2/status.json").read_text())["values"]
     # nginx: a master and one worker per vCPU, alive at the end; the guest's NIC
     assert values["nginx_processes"] == "3" and values["nginx_alive"] == "1"
     assert values["nic"] == "virtio_net"
@@ -675,7 +675,7 @@ def hung_server_run(tmp_path_factory, boot_run) -> Path:
 
 
 def test_a_hung_web_server_gives_error_rows_and_keeps_its_logs(hung_server_run):
-    run = hung_server_run / "results/web/smp-v1"
+    run = hung_server_run / "results/web/round1/smp-v1"
     web = pd.read_csv(hung_server_run / "results/web/web.csv")
     assert len(web) == 1 and web["status"].iloc[0] == "error"
     assert "stopped answering" in web["reason"].iloc[0] or "no request" in web["reason"].iloc[0]

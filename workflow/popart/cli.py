@@ -13,8 +13,8 @@ import sys
 from . import log
 from .errors import PopartError
 
-TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "net-link", "net-run",
-                   "web-run", "soak-run", "migrate-run"}
+TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "msg-rounds", "net-link",
+                   "net-rounds", "web-rounds", "soak-run", "migrate-run"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,10 +42,11 @@ def parser() -> argparse.ArgumentParser:
             ("--initrd", req), ("--accel", req), ("--run-dir", req), qemu_binary)
     command("interactive-command", "run.interactive_command", ("--config", req),
             ("--kernel", req), ("--initrd", req), ("--accel", req), ("--out", req))
-    command("msg-run", "run.msg_run", ("--system", {"required": True, "choices": ["kmsg", "smp", "stress"]}),
+    command("msg-run", "run.msg_run",
+            ("--system", {"required": True, "choices": ["kmsg", "smp", "stress"]}),
             ("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
             ("--run-dir", req), qemu_binary)
-    command("msg-csv", "tidy.msg_csv", ("--msg", req), ("--kmsg-run", req), ("--smp-run", req),
+    command("msg-csv", "tidy.msg_csv", ("--msg", req), ("--rounds-root", req),
             ("--stress-run", req),
             ("--latency", req), ("--throughput", req), ("--samples", req))
     command("msg-stress", "tidy.msg_stress", ("--msg", req), ("--run-dir", req), ("--json", req),
@@ -60,10 +61,14 @@ def parser() -> argparse.ArgumentParser:
     command("net-image", "build.net_image", ("--kernel-info", req), ("--base", req),
             ("--secondary", req), ("--out", req))
     command("net-link", "run.net_link", *on_target, ("--out", req))
-    system = ("--system", {"choices": ["smp", "multikernel"], "default": "smp"})
-    command("net-run", "run.net_run", *on_target, ("--link", req), system)
-    command("web-run", "run.web_run", *on_target, ("--link", req),
-            ("--vcpus", {"type": int, "required": True}), system)
+    rounds = (("--rounds", {"type": int, "required": True}),
+              ("--run-root", {"required": True, "help": "round<r>/<side> run folders below"}))
+    on_rounds = (("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),
+                 *rounds, qemu_binary)
+    command("msg-rounds", "run.msg_rounds", *on_rounds)
+    command("net-rounds", "run.net_rounds", *on_rounds, ("--link", req))
+    command("web-rounds", "run.web_rounds", *on_rounds, ("--link", req),
+            ("--vcpus", {"type": int, "required": True}))
     command("net-csv", "tidy.net_csv", ("--net", req), ("--link", req), ("--out", req),
             ("runs", {"nargs": "+", "help": "system=run folder"}))
     command("web-csv", "tidy.web_csv", ("--web", req), ("--link", req), ("--out", req),

@@ -47,8 +47,8 @@ def failures(tidy: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for experiment, df in tidy.items():
         bad = df[df["status"] != "ok"]
         if len(bad):
-            cols = [c for c in ["status", "reason", "accel", "timebase", "run", "kernel_id"]
-                    if c in bad]
+            cols = [c for c in ["status", "reason", "accel", "timebase", "run", "round",
+                                "kernel_id", "run_id", "host"] if c in bad]
             frames.append(bad[cols].assign(experiment=experiment))
     if not frames:
         return pd.DataFrame(columns=["experiment", "status", "reason", "accel", "timebase"])
@@ -56,10 +56,17 @@ def failures(tidy: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out[["experiment", *[c for c in out.columns if c != "experiment"]]]
 
 
+def pair_keys(df: pd.DataFrame) -> list[str]:
+    """What two sides of a ratio must share: one run (run_id, host) and, where the sides
+    were booted alternately, one round."""
+    return [c for c in ("run_id", "host", "round") if c in df]
+
+
 def web_ratio(web: pd.DataFrame) -> pd.DataFrame:
-    """Per vCPUs, file size and connections: multikernel / SMP for requests/s and for p99
-    latency, over ok rows; a case that either system lacks has no ratio."""
-    keys = ["vcpus", "file_bytes", "connections"]
+    """Per vCPUs, file size, connections and round of one run: multikernel / SMP for
+    requests/s and for p99 latency. A case stays when either side failed, with the worst
+    status of its two sides and no ratio."""
+    keys = ["vcpus", "file_bytes", "connections", *pair_keys(web)]
     ok = web[web["status"] == "ok"]
     wide = ok.pivot_table(index=keys, columns="system", values=["rps", "p99_ms"])
     wide.columns = [f"{value}_{system}" for value, system in wide.columns]
@@ -71,8 +78,11 @@ def web_ratio(web: pd.DataFrame) -> pd.DataFrame:
     out["rps_ratio"] = out["rps_multikernel"] / out["rps_smp"]
     out["p99_ratio"] = out["p99_ms_multikernel"] / out["p99_ms_smp"]
     where = web.groupby(keys)[["accel", "timebase"]].agg(lambda v: "/".join(sorted(set(v))))
-    out = out.join(where).reset_index()
-    return out[[*keys, "rps_smp", "rps_multikernel", "rps_ratio", "p99_ms_smp",
+    status = web.groupby(keys)["status"].agg(
+        lambda v: "ok" if set(v) == {"ok"} and len(v) == 2 else
+        next((x for x in v if x != "ok"), "error"))
+    out = out.join(where).join(status).reset_index()
+    return out[[*keys, "status", "rps_smp", "rps_multikernel", "rps_ratio", "p99_ms_smp",
                 "p99_ms_multikernel", "p99_ratio", "accel", "timebase"]]
 
 
@@ -86,26 +96,33 @@ NET_COMPARISONS = [
 
 
 def net_ratio(net: pd.DataFrame) -> pd.DataFrame:
-    """The multikernel's throughput against its baselines, per direction and streams,
-    over ok rows (a comparison without both figures has no ratio)."""
+    """The multikernel's throughput against its baselines, per direction, streams and
+    round of one run. A comparison without both figures stays, with no ratio."""
+    keys = pair_keys(net)
     ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
     rows = []
     for name, path, baseline, goal in NET_COMPARISONS:
         for _, row in net[net["path"] == path].iterrows():
-            mine = ok[(ok["path"] == path) & (ok["direction"] == row["direction"])
+            same = pd.Series(True, index=ok.index)
+            for c in keys:
+                same &= ok[c] == row[c]
+            mine = ok[same & (ok["path"] == path) & (ok["direction"] == row["direction"])
                       & (ok["streams"] == row["streams"])]
             if baseline == "link":
                 base = row["link_mbit"]
             else:
-                base_rows = ok[(ok["path"] == baseline) & (ok["streams"] == row["streams"])]
+                base_rows = ok[same & (ok["path"] == baseline) & (ok["streams"] == row["streams"])]
                 if baseline != "ns-ns":
                     base_rows = base_rows[base_rows["direction"] == row["direction"]]
                 base = base_rows["throughput_mbit"].iloc[0] if len(base_rows) else None
             value = mine["throughput_mbit"].iloc[0] if len(mine) else None
             ratio = value / base if value is not None and base else None
-            rows.append({"comparison": name, "direction": row["direction"],
-                         "streams": row["streams"], "measured_mbit": value,
-                         "baseline_mbit": base, "ratio": ratio, "goal": goal,
-                         "accel": row["accel"], "timebase": row["timebase"]})
-    return pd.DataFrame(rows, columns=["comparison", "direction", "streams", "measured_mbit",
-                                       "baseline_mbit", "ratio", "goal", "accel", "timebase"])
+            rows.append({**{c: row[c] for c in keys}, "comparison": name,
+                         "direction": row["direction"], "streams": row["streams"],
+                         "status": row["status"] if row["status"] != "ok" else
+                         "ok" if ratio is not None else "error",
+                         "measured_mbit": value, "baseline_mbit": base, "ratio": ratio,
+                         "goal": goal, "accel": row["accel"], "timebase": row["timebase"]})
+    return pd.DataFrame(rows, columns=[*keys, "comparison", "direction", "streams", "status",
+                                       "measured_mbit", "baseline_mbit", "ratio", "goal",
+                                       "accel", "timebase"])

@@ -101,15 +101,31 @@ def boot_runs():
     return [f"{RESULTS}/boot/run{r}/status.json" for r in range(1, reps + 1)]
 
 
+def round_outputs(experiment, sides, name):
+    """<experiment>/round<r>/<side>/<name> for every round and side (popart.rounds)."""
+    rounds = config["experiments"][experiment]["rounds"]
+    return [res(f"{experiment}/round{r}/{side}/{name}") for r in range(1, rounds + 1)
+            for side in sides]
+
+
+def web_round_outputs(name):
+    """A web_rounds job's outputs, for its {vcpus} wildcard."""
+    sides = [f"{s}-v{{vcpus}}" for s in config["experiments"]["web"]["systems"]]
+    return round_outputs("web", sides, name)
+
+
 def web_runs():
-    """Run folders, one per system and number of vCPUs."""
+    """Run folders, one per round, system and number of vCPUs."""
     web = config["experiments"]["web"]
-    return [f"{RESULTS}/web/{s}-v{v}" for s in web["systems"] for v in web["vcpus"]]
+    return [path.removesuffix("/status.json") for v in web["vcpus"]
+            for path in round_outputs("web", [f"{s}-v{v}" for s in web["systems"]], "status.json")]
 
 
 def net_runs():
-    """system=run folder, one per system."""
-    return [f"{s}={RESULTS}/net/{s}" for s in config["experiments"]["net"]["systems"]]
+    """system=run folder, one per round and system."""
+    net = config["experiments"]["net"]
+    return [f"{s}={RESULTS}/net/round{r}/{s}" for r in range(1, net["rounds"] + 1)
+            for s in net["systems"]]
 
 
 def tidy_csvs():

@@ -38,8 +38,7 @@ rule multikernel_csv:
 
 rule msg_csv:
     input:
-        kmsg=res("msg/kmsg/status.json"),
-        smp=res("msg/smp/status.json"),
+        rounds=round_outputs("msg", ["kmsg", "smp"], "status.json"),
         stress=res("msg/stress/status.json"),
         code=popart_code("msg-csv"),
     output:
@@ -51,8 +50,8 @@ rule msg_csv:
     log:
         res("logs/msg/csv.log"),
     shell:
-        "{POPART} msg-csv --msg {params.msg:q} --kmsg-run {RESULTS}/msg/kmsg"
-        " --smp-run {RESULTS}/msg/smp --stress-run {RESULTS}/msg/stress"
+        "{POPART} msg-csv --msg {params.msg:q} --rounds-root {RESULTS}/msg"
+        " --stress-run {RESULTS}/msg/stress"
         " --latency {output.latency}"
         " --throughput {output.throughput} --samples {output.samples} 2>&1 | tee {log}"
 

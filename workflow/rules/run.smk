@@ -100,29 +100,53 @@ rule interactive_command:
         " --initrd {input.initrd} --accel {input.accel} --out {output}"
 
 
-rule msg_run:
+# The stress test: its own boot, four kernels, no baseline to pair with.
+rule msg_stress_run:
     input:
         **BOOT_INPUTS,
         accel=res("accel.json"),
         code=popart_code("msg-run"),
     output:
-        status=res("msg/{system}/status.json"),
-        console=res("msg/{system}/console.log"),
+        status=res("msg/stress/status.json"),
+        console=res("msg/stress/console.log"),
     params:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
         ),
-    wildcard_constraints:
-        system="kmsg|smp|stress",
     threads: workflow.cores
     resources:
         measure=1,
     log:
-        res("logs/msg/{system}.log"),
+        res("logs/msg/stress.log"),
     shell:
-        "{POPART} msg-run --system {wildcards.system} --config {params.config:q}"
+        "{POPART} msg-run --system stress --config {params.config:q}"
         " --kernel {input.kernel} --initrd {input.initrd} --accel {input.accel}"
-        " --run-dir {RESULTS}/msg/{wildcards.system} 2>&1 | tee {log}"
+        " --run-dir {RESULTS}/msg/stress 2>&1 | tee {log}"
+
+
+# kmsg and its SMP baselines, booted in turn: round<r>/kmsg, round<r>/smp, ...
+rule msg_rounds:
+    input:
+        **BOOT_INPUTS,
+        accel=res("accel.json"),
+        code=popart_code("msg-rounds"),
+    output:
+        status=round_outputs("msg", ["kmsg", "smp"], "status.json"),
+        console=round_outputs("msg", ["kmsg", "smp"], "console.log"),
+    params:
+        config=as_json(
+            {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
+        ),
+        rounds=config["experiments"]["msg"]["rounds"],
+    threads: workflow.cores
+    resources:
+        measure=1,
+    log:
+        res("logs/msg/rounds.log"),
+    shell:
+        "{POPART} msg-rounds --config {params.config:q} --kernel {input.kernel}"
+        " --initrd {input.initrd} --accel {input.accel} --rounds {params.rounds}"
+        " --run-root {RESULTS}/msg 2>&1 | tee {log}"
 
 
 # The ring compiled for the host, on the host's own cores: no QEMU, but a measurement.
@@ -181,13 +205,14 @@ rule net_link:
         " --out {output.link} 2>&1 | tee {log}"
 
 
-rule net_run:
+# The systems booted in turn: round<r>/smp, round<r>/multikernel, ...
+rule net_rounds:
     input:
         **NET_INPUTS,
         link=res("net/link.json"),
-        code=popart_code("net-run"),
+        code=popart_code("net-rounds"),
     output:
-        status=res("net/{system}/status.json"),
+        status=round_outputs("net", config["experiments"]["net"]["systems"], "status.json"),
     params:
         config=as_json(
             {
@@ -196,27 +221,26 @@ rule net_run:
                 "experiments": {"net": config["experiments"]["net"]},
             }
         ),
-    wildcard_constraints:
-        system="smp|multikernel",
+        rounds=config["experiments"]["net"]["rounds"],
     threads: workflow.cores
     resources:
         measure=1,
     log:
-        res("logs/net/{system}.log"),
+        res("logs/net/rounds.log"),
     shell:
-        "{POPART} net-run --config {params.config:q} --kernel {input.kernel}"
+        "{POPART} net-rounds --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
-        " --system {wildcards.system} --run-dir {RESULTS}/net/{wildcards.system}"
-        " 2>&1 | tee {log}"
+        " --rounds {params.rounds} --run-root {RESULTS}/net 2>&1 | tee {log}"
 
 
-rule web_run:
+# Per V, the systems booted in turn: round<r>/smp-v<V>, round<r>/multikernel-v<V>, ...
+rule web_rounds:
     input:
         **NET_INPUTS,
         link=res("net/link.json"),
-        code=popart_code("web-run"),
+        code=popart_code("web-rounds"),
     output:
-        status=res("web/{system}-v{vcpus}/status.json"),
+        status=web_round_outputs("status.json"),
     params:
         config=as_json(
             {
@@ -225,19 +249,19 @@ rule web_run:
                 "experiments": {"web": config["experiments"]["web"]},
             }
         ),
+        rounds=config["experiments"]["web"]["rounds"],
     wildcard_constraints:
-        system="smp|multikernel",
         vcpus=r"\d+",
     threads: workflow.cores
     resources:
         measure=1,
     log:
-        res("logs/web/{system}-v{vcpus}.log"),
+        res("logs/web/rounds-v{vcpus}.log"),
     shell:
-        "{POPART} web-run --config {params.config:q} --kernel {input.kernel}"
+        "{POPART} web-rounds --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --link {input.link}"
-        " --system {wildcards.system} --vcpus {wildcards.vcpus}"
-        " --run-dir {RESULTS}/web/{wildcards.system}-v{wildcards.vcpus} 2>&1 | tee {log}"
+        " --vcpus {wildcards.vcpus} --rounds {params.rounds} --run-root {RESULTS}/web"
+        " 2>&1 | tee {log}"
 
 
 rule soak_run:

@@ -65,15 +65,36 @@ def net_link(a: argparse.Namespace) -> None:
     write_link(Path(a.run_dir), config["network"], Path(a.out))
 
 
-def net_run(a: argparse.Namespace) -> None:
+def run_rounds(a: argparse.Namespace, sides: list[str], run_side) -> None:
+    """Each side of each round in turn (popart.rounds): run_side(side, config, kernel,
+    initrd, accel, run folder, target)."""
+    from ..rounds import alternate
+    from ..targets.qemu import STOP, QemuTarget
+    config, accel = json.loads(a.config), read_json(a.accel)["accel"]
+    target = QemuTarget(a.qemu_binary)
+    alternate(Path(a.run_root), a.rounds, sides,
+              lambda side, run_dir: run_side(side, config, Path(a.kernel), Path(a.initrd),
+                                             accel, run_dir, target), STOP.is_set)
+
+
+def msg_rounds(a: argparse.Namespace) -> None:
+    from ..experiments.msg import run_msg
+    run_rounds(a, ["kmsg", "smp"], lambda side, *args: run_msg(*args, system=side))
+
+
+def net_rounds(a: argparse.Namespace) -> None:
     from ..experiments.net import run_net
-    run_on_target(a, lambda *args: run_net(*args, link=read_json(a.link), system=a.system))
+    link = read_json(a.link)
+    run_rounds(a, json.loads(a.config)["experiments"]["net"]["systems"],
+               lambda side, *args: run_net(*args, link=link, system=side))
 
 
-def web_run(a: argparse.Namespace) -> None:
+def web_rounds(a: argparse.Namespace) -> None:
     from ..experiments.web import run_web
-    run_on_target(a, lambda *args: run_web(*args, link=read_json(a.link), vcpus=a.vcpus,
-                                            system=a.system))
+    link, systems = read_json(a.link), json.loads(a.config)["experiments"]["web"]["systems"]
+    run_rounds(a, [f"{system}-v{a.vcpus}" for system in systems],
+               lambda side, *args: run_web(*args, link=link, vcpus=a.vcpus,
+                                           system=side.rsplit("-v", 1)[0]))
 
 
 def migrate_run(a: argparse.Namespace) -> None:

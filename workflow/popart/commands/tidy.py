@@ -12,12 +12,19 @@ from ..fsutil import atomic_write_json, atomic_write_text, read_json
 
 def msg_csv(a: argparse.Namespace) -> None:
     from ..experiments.msg import (LATENCY_COLUMNS, SAMPLE_COLUMNS, THROUGHPUT_COLUMNS,
-                                  latency_rows, throughput_rows)
+                                  fanin_rows, latency_rows, stream_rows)
     msg = json.loads(a.msg)
-    runs = {"kmsg": Path(a.kmsg_run), "smp": Path(a.smp_run)}
-    latency, samples = latency_rows(runs, msg["payloads"], msg["pings"])
-    throughput = throughput_rows(runs["kmsg"], msg["payloads"], msg["stream_repetitions"],
-                                 Path(a.stress_run), msg["fanin_payload"])
+    latency, samples, throughput = [], [], []
+    for r in range(1, msg["rounds"] + 1):  # kmsg and smp of one round side by side
+        runs = {side: Path(a.rounds_root) / f"round{r}" / side for side in ("kmsg", "smp")}
+        rows, raw = latency_rows(runs, msg["payloads"], msg["pings"])
+        latency += [{**row, "round": r} for row in rows]
+        samples += [{**row, "round": r} for row in raw]
+        throughput += [{**row, "round": r} for row in stream_rows(
+            runs["kmsg"], msg["payloads"], msg["stream_repetitions"])]
+    # all-to-one comes from the stress boot, outside the rounds (no baseline to pair)
+    throughput += fanin_rows(Path(a.stress_run), msg["stream_repetitions"],
+                             msg["fanin_payload"])
     atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
     atomic_write_text(a.throughput, pd.DataFrame(throughput, columns=THROUGHPUT_COLUMNS)
                       .to_csv(index=False))
@@ -35,15 +42,20 @@ def msg_stress(a: argparse.Namespace) -> None:
 
 def net_csv(a: argparse.Namespace) -> None:
     from ..experiments.net import NET_COLUMNS, net_rows
+    from ..rounds import round_of
     net, link = json.loads(a.net), read_json(a.link)
     runs = (pair.split("=", 1) for pair in a.runs)  # system=run folder
-    rows = [row for system, run_dir in runs for row in net_rows(Path(run_dir), system, net, link)]
+    rows = [{**row, "round": round_of(Path(run_dir))} for system, run_dir in runs
+            for row in net_rows(Path(run_dir), system, net, link)]
     atomic_write_text(a.out, pd.DataFrame(rows, columns=NET_COLUMNS).to_csv(index=False))
 
 
 def web_csv(a: argparse.Namespace) -> None:
     from ..experiments.web import WEB_COLUMNS, web_rows
-    rows = web_rows([Path(p) for p in a.runs], json.loads(a.web), read_json(a.link))
+    from ..rounds import round_of
+    web, link = json.loads(a.web), read_json(a.link)
+    rows = [{**row, "round": round_of(Path(p))} for p in a.runs
+            for row in web_rows([Path(p)], web, link)]
     atomic_write_text(a.out, pd.DataFrame(rows, columns=WEB_COLUMNS).to_csv(index=False))
 
 

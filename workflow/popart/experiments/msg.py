@@ -21,11 +21,12 @@ STRESS_MIB = 96
 STRESS_COUNTS = ("sent", "send_errors", "injected", "received", "lost", "duplicated",
                  "corrupted", "rejected")
 LATENCY_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode",
-                   "payload_bytes", "p50_ns", "p99_ns", "samples", "host_cores", *PROVENANCE]
+                   "payload_bytes", "p50_ns", "p99_ns", "samples", "round", "host_cores",
+                   *PROVENANCE]
 THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mode", "pattern",
                       "payload_bytes", "senders", "msgs_per_s", "mb_per_s", "samples",
-                      "msgs_per_s_min", "msgs_per_s_max", "host_cores", *PROVENANCE]
-SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "sample", "ns"]
+                      "msgs_per_s_min", "msgs_per_s_max", "round", "host_cores", *PROVENANCE]
+SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "round", "sample", "ns"]
 
 
 def latency_cases(payloads: list[int]) -> list[tuple[str, str, int, str]]:
@@ -138,23 +139,32 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
     return row
 
 
-def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stress_run: Path,
-                    fanin_payload: int) -> list[dict]:
-    """One sender per payload and mode (the kmsg run), each beside memcpy of that size
-    in the same guest, run after each stream (its mode says which streams it alternated
-    with); then all-to-one with 1..K senders in IPI mode (the stress run, before its
-    stress test). Each the median of repetitions."""
+def stream_rows(kmsg_run: Path, payloads: list[int], repetitions: int) -> list[dict]:
+    """One sender per payload and mode (a kmsg run), each beside memcpy of that size in
+    the same guest, run after each stream (its mode says which streams it alternated
+    with). Each the median of repetitions."""
     status, values = _run_facts(kmsg_run)
-    rows = [_throughput_row(status, values, [f"tput_{mech}_{mode}_{payload}_{r}"
+    return [_throughput_row(status, values, [f"tput_{mech}_{mode}_{payload}_{r}"
                                              for r in range(1, repetitions + 1)],
                             mode, payload, 1, mech)
             for mode in ("ipi", "poll") for payload in payloads for mech in ("kmsg", "memcpy")]
+
+
+def fanin_rows(stress_run: Path, repetitions: int, fanin_payload: int) -> list[dict]:
+    """All-to-one with 1..K senders in IPI mode (the stress run, before its stress test),
+    each the median of repetitions."""
     status, values = _run_facts(stress_run)
-    rows += [_throughput_row(status, values, [f"fanin_{n}_{r}" for r in
-                                              range(1, repetitions + 1)],
-                             "ipi", fanin_payload, n)
-             for n in range(1, STRESS_SECONDARIES + 1)]
-    return rows
+    return [_throughput_row(status, values, [f"fanin_{n}_{r}" for r in
+                                             range(1, repetitions + 1)],
+                            "ipi", fanin_payload, n)
+            for n in range(1, STRESS_SECONDARIES + 1)]
+
+
+def throughput_rows(kmsg_run: Path, payloads: list[int], repetitions: int, stress_run: Path,
+                    fanin_payload: int) -> list[dict]:
+    """stream_rows of a kmsg run, then fanin_rows of the stress run."""
+    return (stream_rows(kmsg_run, payloads, repetitions)
+            + fanin_rows(stress_run, repetitions, fanin_payload))
 
 
 def ratio_table(latency: pd.DataFrame) -> pd.DataFrame:
@@ -190,14 +200,16 @@ def copy_ratio_table(throughput: pd.DataFrame) -> pd.DataFrame:
     """One-to-one kmsg MB/s over memcpy's MB/s at the same payload, measured alternately
     in the same guest. A case where either side failed stays, with that status."""
     one = throughput[throughput["pattern"] == "one_to_one"]
-    side = ["mode", "payload_bytes", "status", "mb_per_s"]
+    same = ["mode", "payload_bytes", *[c for c in ("run_id", "host", "round") if c in one]]
+    side = [*same, "status", "mb_per_s"]
     pairs = one[one["mechanism"] == "kmsg"][["accel", "timebase", *side]].merge(
-        one[one["mechanism"] == "memcpy"][side], on=["mode", "payload_bytes"], how="left",
+        one[one["mechanism"] == "memcpy"][side], on=same, how="left",
         suffixes=("_kmsg", "_memcpy"))
     memcpy_status = pairs["status_memcpy"].fillna("error")  # no memcpy row at all
     status = pairs["status_kmsg"].where(pairs["status_kmsg"] != "ok", memcpy_status)
     ok = status == "ok"
     return pd.DataFrame({
+        **{c: pairs[c] for c in same[2:]},
         "accel": pairs["accel"], "timebase": pairs["timebase"], "status": status,
         "mode": pairs["mode"], "payload_bytes": pairs["payload_bytes"],
         "kmsg_mb_per_s": pairs["mb_per_s_kmsg"], "memcpy_mb_per_s": pairs["mb_per_s_memcpy"],

@@ -46,7 +46,7 @@ IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive con
                   "Connection reset by peer")
 IPERF3_PAUSE_S = 1.0
 NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
-               "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", "accel", "timebase", "status", "reason",
+               "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", "round", "accel", "timebase", "status", "reason",
                "host_cores", *PROVENANCE]
 
 

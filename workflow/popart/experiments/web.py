@@ -25,7 +25,7 @@ from .netrun import net_machine, read_load, run_on_testbed
 PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
                "p99_ms", "errors", "requests", "link_mbit", "accel", "timebase", "status",
-               "reason", "host_cores", *PROVENANCE]
+               "reason", "round", "host_cores", *PROVENANCE]
 
 
 def web_load(web: dict, link_mbit: int, hosts: list[str]):
