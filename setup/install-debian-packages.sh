@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in setup/debian-packages.txt that are missing.
+# Installs the Debian packages listed in setup/debian-packages.txt (or in the list file
+# given as the argument, e.g. setup/debian-packages-test.txt) that are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
-list="$(dirname "$0")/debian-packages.txt"
+default_list="$(dirname "$0")/debian-packages.txt"
+list="${1:-$default_list}"
 missing=()
 for pkg in $(sed 's/#.*//' "$list" | awk 'NF {print $1}'); do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
 # Packages the pipeline fetches for the guest image (apt-get download, never
-# installed here): apt's package lists must know them.
+# installed here): apt's package lists must know them. Only the pipeline's list needs them.
 guest_only=(nginx criu)
+[[ "$list" -ef "$default_list" ]] || guest_only=()
 lists_know() {
 	for pkg in "${guest_only[@]}"; do
 		policy=$(apt-cache policy "$pkg" 2>/dev/null || true)	# not piped: pipefail
@@ -18,7 +21,7 @@ lists_know() {
 	done
 }
 if [[ ${#missing[@]} -eq 0 ]]; then
-	echo "I: Debian packages: all $(sed 's/#.*//' "$list" | awk 'NF' | wc -l) present"
+	echo "I: Debian packages ($(basename "$list")): all $(sed 's/#.*//' "$list" | awk 'NF' | wc -l) present"
 	lists_know && exit 0
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "E: apt knows no ${guest_only[*]} (fetched for the guest image); run as root:" >&2

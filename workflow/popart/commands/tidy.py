@@ -27,7 +27,7 @@ def msg_csv(a: argparse.Namespace) -> None:
                              msg["fanin_payload"])
     atomic_write_text(a.samples, pd.DataFrame(samples, columns=SAMPLE_COLUMNS).to_csv(index=False))
     atomic_write_text(a.throughput, pd.DataFrame(throughput, columns=THROUGHPUT_COLUMNS)
-                      .to_csv(index=False))
+                      .astype({"round": "Int64"}).to_csv(index=False))  # fan-in: no round
     atomic_write_text(a.latency, pd.DataFrame(latency, columns=LATENCY_COLUMNS).to_csv(index=False))
 
 
