@@ -20,21 +20,26 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
+# CONFIG=file: a configuration on top of config.yaml, for run, report and shell; its
+# outputs are under its results_dir (RESULTS).
+CONFIGFILE = $(if $(CONFIG),--configfile $(CONFIG))
+RESULTS = $(shell PYTHONPATH=$(CURDIR)/workflow $(VENV)/bin/python -m popart results-dir $(CONFIG))
+
 # The pipeline, then the report; the exit status is the pipeline's, which is not zero
 # when any result row is not ok (its last rule, check_results, says which).
 run: setup
-	$(SNAKEMAKE) --cores $(CORES); status=$$?; \
+	$(SNAKEMAKE) --cores $(CORES) $(CONFIGFILE); status=$$?; \
 	$(MAKE) --no-print-directory report; exit $$status
 
 # The report of every output (rule `outputs`), whether or not each row is ok.
 report: setup
-	$(SNAKEMAKE) --cores $(CORES) outputs --report results/report.html
+	$(SNAKEMAKE) --cores $(CORES) outputs --report $(RESULTS)/report.html $(CONFIGFILE)
 
-# The multikernel machine of the config (or CONFIG=file on top of it) with the
-# primary's console on this terminal. The QEMU command is in results/interactive.sh.
+# The multikernel machine of the configuration with the primary's console on this
+# terminal. The QEMU command is in $(RESULTS)/interactive.sh.
 shell: setup
-	$(SNAKEMAKE) --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG)) results/interactive.sh
-	sh results/interactive.sh
+	$(SNAKEMAKE) --cores $(CORES) interactive_command $(CONFIGFILE)
+	sh $(RESULTS)/interactive.sh
 
 # Packages only the tests need (headless Chromium for the report test); not `make run`'s.
 test-packages:
@@ -44,7 +49,9 @@ test-packages:
 test-needs-root:
 	@if [ "$$(id -u)" != 0 ]; then echo "E: make test needs root (network namespaces, tap devices, tc): run it as root, e.g. sudo make test" >&2; exit 1; fi
 
-test: test-needs-root setup test-packages
+# Only after the root check (also under make -j): then the install steps, then pytest.
+test: test-needs-root
+	@$(MAKE) --no-print-directory setup test-packages
 	$(VENV)/bin/pytest
 
 clean:

@@ -21,3 +21,6 @@ def test_a_plot_is_a_report_dependency_and_never_a_measurements():
     # transitive: net-rounds -> experiments/net.py -> netrun.py -> netbed.py
     assert {"experiments/netrun.py", "netbed.py", "loadgen.py"} <= names("net-rounds")
     assert "experiments/msg.py" in names("msg-csv") and "plots.py" not in names("msg-csv")
+    # the packages a module lives in run first: their __init__.py count
+    assert {"__init__.py", "experiments/__init__.py", "commands/__init__.py"} <= names(
+        "ring-host-run")

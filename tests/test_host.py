@@ -30,3 +30,14 @@ def test_cpio_list_has_console_init_programs_and_applets():
     assert "file /bin/pingpong /w/pingpong 0755 0 0" in lines
     assert not any(line.startswith("slink /bin/pingpong") for line in lines)
     assert "file /exp/boot.sh /g/exp/boot.sh 0644 0 0" in lines
+
+
+
+def test_a_missing_host_file_of_the_dag_names_its_package(tmp_path):
+    # images.smk's host_file("/usr/bin/iperf3"), as if it were gone: the list names the
+    # program, so its file's name finds the package too.
+    with pytest.raises(MissingToolError, match="install the Debian package iperf3 "):
+        require(str(tmp_path / "usr/bin/iperf3"))
+    with pytest.raises(MissingToolError, match="install the Debian package linux-source-6.99 "):
+        require(str(tmp_path / "linux-source-6.99.tar.xz"), "linux-source-6.99")
+    assert package_of()["/bin/busybox"] == "busybox-static"

@@ -1,11 +1,13 @@
 """Multikernel layout, per-kernel rows and the partition check, from run outputs."""
 import json
 
+import pandas as pd
 import pytest
 
+from popart.cli import main
 from popart.errors import ConfigError
 from popart.experiments.multikernel import (layout, multikernel_rows, parse_ranges,
-                                            partition_check)
+                                            partition_check, partition_row)
 
 REPORT = """@@POPCORN:BEGIN exp=report
 @@POPCORN:KV init_uptime_s=0.375
@@ -62,6 +64,8 @@ def test_disjoint_kernels_give_ok_rows(tmp_path):
     check = partition_check(rows, 3)
     assert check == {"kernels_requested": 3, "kernels_up": 3, "disjoint": True,
                      "overlaps": []}
+    row = partition_row(check, json.loads((d / "status.json").read_text()))
+    assert (row["status"], row["reason"], row["disjoint"]) == ("ok", "", True)
 
 
 def test_overlapping_reports_are_found(tmp_path):
@@ -90,3 +94,25 @@ def test_a_panicked_and_rebooted_secondary_is_judged_by_its_first_boot(tmp_path)
                    "Linux version 6.12.117\n" + log.read_text())
     row = multikernel_rows(d, 1)[1]
     assert row["status"] == "panic" and row["mem_ranges"] == ""
+
+
+@pytest.mark.parametrize("secondaries, reason", [
+    ({1: ("1", "00020000-0002ffff;3ff00000-47ffffff", "halted"),
+      2: ("2", "00030000-0003ffff;48100000-4fffffff", "halted")},
+     "kernels 0 and 1 share ram 3ff00000-3fffffff"),
+    ({1: ("1", "00020000-0002ffff;40100000-47ffffff", "halted"),
+      2: ("2", None, "booting")},
+     "2 of 3 kernels up: the others' partitions are unchecked")])
+def test_an_unchecked_or_overlapping_partition_fails_the_run(tmp_path, secondaries, reason):
+    d = run_dir(tmp_path, secondaries)
+    args = ["multikernel-csv", "--multikernel", json.dumps({"secondaries": 2}),
+            "--run-dir", str(d), "--out", str(d / "mk.csv"), "--partition",
+            str(d / "p.json"), "--partition-csv", str(d / "partition.csv")]
+    assert main(args) == 0
+    row = pd.read_csv(d / "partition.csv").iloc[0]
+    assert row["status"] == "error" and reason in row["reason"]
+    assert row["run_id"] == "unknown"  # provenance columns present, from the status file
+    stem = d / "tables" / "failures"
+    assert main(["failures", "--table", str(stem), f"partition={d / 'partition.csv'}"]) == 0
+    assert list(pd.read_csv(stem.with_suffix(".csv"))["experiment"]) == ["partition"]
+    assert main(["check-results", str(stem.with_suffix(".csv"))]) == 1

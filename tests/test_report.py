@@ -24,7 +24,9 @@ PROBE = (Path(__file__).parent / "report_probe.js").read_text()
 RUNS = {"boot": ("boot_run", ".test/e2e.yaml"), "msg": ("msg_run", ".test/msg.yaml"),
         "net": ("net_run", ".test/net.yaml"),
         "multikernel": ("multikernel_run", ".test/multikernel-8.yaml"),
-        "migrate": ("migrate_run", ".test/migrate.yaml")}
+        "migrate": ("migrate_run", ".test/migrate.yaml"),
+        "panic": ("panic_run", ".test/e2e-panic.yaml")}  # a run with failed rows
+FAILED_ROWS = {"panic"}
 OVERRIDES = ["results_dir=results"]  # the --config that test_e2e.snakemake adds
 DOCUTILS_PROBLEMS = ("system-message", "problematic")  # a broken caption, rendered
 
@@ -33,7 +35,8 @@ DOCUTILS_PROBLEMS = ("system-message", "problematic")  # a broken caption, rende
 def report(request, tmp_path_factory) -> tuple[Path, list[dict], Path]:
     """(run folder, what the workflow declares for its report, the report)."""
     fixture, configfile = RUNS[request.param]
-    workdir = SESSION_VALUES.get(fixture) or test_e2e.pipeline(tmp_path_factory, configfile)
+    workdir = SESSION_VALUES.get(fixture) or test_e2e.pipeline(
+        tmp_path_factory, configfile, failed_rows=request.param in FAILED_ROWS)
     # As `make report` makes it: the target of every output, ok or not.
     result = test_e2e.snakemake(workdir, configfile, "outputs", "--report",
                                 "results/report.html")

@@ -57,3 +57,14 @@ def test_net_ratios_pair_within_a_round():
     table = net_ratio(pd.DataFrame(rows))
     pcn = table[table["comparison"].str.startswith("pcn primary")].set_index("round")
     assert (pcn.loc[1, "ratio"], pcn.loc[2, "ratio"]) == (0.5, 2.0)
+
+
+def test_a_failed_baseline_gives_its_status_to_the_comparison():
+    common = {"streams": 1, "round": 1, "run_id": "x", "host": "h", "link_mbit": 100,
+              "accel": "tcg", "timebase": "wall", "direction": "to_guest"}
+    net = pd.DataFrame([{**common, "system": "smp", "path": "ns-ns", "status": "timeout",
+                         "throughput_mbit": None},
+                        {**common, "system": "multikernel", "path": "primary-secondary",
+                         "status": "ok", "throughput_mbit": 500.0}])
+    pcn = net_ratio(net).iloc[0]
+    assert pcn["status"] == "timeout" and pd.isna(pcn["ratio"])

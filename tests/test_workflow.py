@@ -56,6 +56,7 @@ def test_a_measurement_has_the_machine_to_itself_whatever_the_profile(tmp_path):
         measured = [j for j in jobs if "measure=1" in j.get("resources", "")]
         assert {"accel", "boot_run", "multikernel_run"} <= {j["rule"] for j in measured}
         assert all(j["threads"] == cores for j in measured), measured
+        assert all("slurm_extra=--exclusive" in j["resources"] for j in measured)
         others = [j for j in jobs if j not in measured and j["rule"] != "all"]
         assert others and all(int(j.get("threads", "1")) <= int(cores) for j in others)
 

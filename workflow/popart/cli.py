@@ -91,11 +91,12 @@ def parser() -> argparse.ArgumentParser:
     command("boot-csv", "tidy.boot_csv", ("--boot", req), ("--kernel-info", req), ("--out", req),
             ("status", {"nargs": "+"}))
     command("boot-report", "report.boot_report", ("--csv", req), ("--table", req), ("--plot", req))
-    command("failures", "report.failures", ("--table", req), ("csv", {"nargs": "+"}))
+    command("failures", "report.failures", ("--table", req), ("csv", {"nargs": "*"}))
     command("facts-table", "facts.facts_table", ("--json", req), ("--table", req), ("--title", {}))
     command("check-results", "report.check_results", ("failures", {}),
             ("--out", {"help": "written only when every row is ok"}))
     command("check-config", "build.check_config", ("config", {}))
+    command("results-dir", "build.results_dir", ("configfiles", {"nargs": "*"}))
     return p
 
 

@@ -84,9 +84,13 @@ def command_sources(command: str) -> list[Path]:
     top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     helpers = [n for n in tree.body if isinstance(n, ast.FunctionDef)
                and n.name != function and _calls(body, n.name)]
-    files = {module} | {PACKAGE / "__init__.py"}
+    files = {module}
     for found in _imports([body, *top, *helpers], module):
         files |= _closure(found)
+    # Importing popart.a.b runs popart/__init__.py and popart/a/__init__.py first.
+    for path in list(files):
+        files |= {d / "__init__.py" for d in path.parents
+                  if d.is_relative_to(PACKAGE) and (d / "__init__.py").is_file()}
     return sorted(files)
 
 

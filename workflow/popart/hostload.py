@@ -2,8 +2,10 @@
 start and end, and every other process that used more than 5 % of a CPU meanwhile.
 
 "Other" excludes this process and its descendants (QEMU, the load generators): their CPU
-time is the measurement. Processes that started and ended between the two snapshots are
-not seen; a process that started meanwhile is charged all of its CPU time.
+time is the measurement. A process's figure includes its children that ended and were
+waited for meanwhile (a build's short compiler runs count for make). Processes that
+started and ended between the snapshots with no surviving parent are not seen; one that
+started meanwhile is charged all of its CPU time.
 """
 import os
 import time
@@ -18,7 +20,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class Proc:
     comm: str
     ppid: int
-    ticks: int      # user + system time, all threads
+    ticks: int      # user + system time, all threads, and of children it waited for
+    start: int      # start time since boot, in ticks: with the pid, which process it is
 
 
 def read_procs(proc: Path = Path("/proc")) -> dict[int, Proc]:
@@ -33,7 +36,9 @@ def read_procs(proc: Path = Path("/proc")) -> dict[int, Proc]:
         # comm may hold spaces and parentheses: it ends at the last ')'.
         comm = text[text.index("(") + 1:text.rindex(")")]
         fields = text[text.rindex(")") + 2:].split()
-        procs[int(d.name)] = Proc(comm, int(fields[1]), int(fields[11]) + int(fields[12]))
+        # fields[k] is stat field k + 3: utime 14, stime 15, cutime 16, cstime 17, start 22
+        ticks = sum(int(v) for v in fields[11:15])
+        procs[int(d.name)] = Proc(comm, int(fields[1]), ticks, int(fields[19]))
     return procs
 
 
@@ -69,7 +74,7 @@ class HostLoad:
         busy = []
         for pid, p in end.items():
             before = self._start.get(pid)
-            same = before is not None and before.comm == p.comm and before.ticks <= p.ticks
+            same = before is not None and before.start == p.start
             pct = 100.0 * (p.ticks - (before.ticks if same else 0)) / TICKS / seconds
             if pid not in ours and pct > BUSY_PCT:
                 busy.append({"pid": pid, "comm": p.comm, "cpu_pct": round(pct, 1)})

@@ -26,6 +26,6 @@ def require(tool: str, package: str | None = None) -> str:
     found = found or (None if tool.startswith("/") else shutil.which(tool))
     if found:
         return found
-    package = package or package_of().get(tool)
+    package = package or package_of().get(tool) or package_of().get(Path(tool).name)
     hint = f"install the Debian package {package}" if package else "install it"
     raise MissingToolError(f"{tool} not found: {hint} (or run `make setup`)")

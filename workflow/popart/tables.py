@@ -141,6 +141,13 @@ def net_ratio(net: pd.DataFrame) -> pd.DataFrame:
                 base = base_rows["throughput_mbit"].iloc[0] if len(base_rows) else None
             value = mine["throughput_mbit"].iloc[0] if len(mine) else None
             ratio = value / base if value is not None and base else None
+            if baseline != "link" and not len(base_rows):  # the baseline's own status
+                failed = net[(net["path"] == baseline) & (net["status"] != "ok")]
+                for c in keys:
+                    failed = failed[failed[c] == row[c]]
+                row = row.copy()
+                if row["status"] == "ok" and len(failed):
+                    row["status"] = failed["status"].iloc[0]
             rows.append({**{c: row[c] for c in keys}, "comparison": name,
                          "direction": row["direction"], "streams": row["streams"],
                          "status": row["status"] if row["status"] != "ok" else

@@ -55,6 +55,18 @@ def in_tree_source_files():
     return [str(p) for p in in_tree_sources(REPO / "kernel/src")]
 
 
+def measurement_threads():
+    """Locally, every core Snakemake was given: nothing else runs beside a measurement,
+    whatever the profile or --cores. Under a cluster executor the node is asked for whole
+    instead (MEASURE_RESOURCES) and the job itself needs one thread."""
+    return workflow.cores if workflow.local_exec else 1
+
+
+# `measure` marks a measurement; slurm_extra asks Slurm's executor plugin for a node of its
+# own (the Slurm path itself is issue #18's, not tested here yet).
+MEASURE_RESOURCES = dict(measure=1, slurm_extra="--exclusive")
+
+
 def popart_code(command):
     """The package's source files that `python -m popart <command>` runs: a rule reruns
     when they change, and only then (popart.deps)."""

@@ -1,4 +1,4 @@
-# Tidy CSVs to tables, plots and the report's entries. Failed rows come first.
+# Tidy CSVs to tables, plots and the report's entries; the failures table and the final check.
 
 
 rule boot_report:

@@ -1,8 +1,7 @@
 # Runs on the target; each leaves console.log, qemu.log and status.json, whatever happens.
-# A measurement has the machine to itself: it takes every core Snakemake was given
-# (`threads: workflow.cores`), so no build, CSV job or other measurement runs beside it,
-# whatever the profile or --cores. The `measure` resource marks measurements (a cluster
-# profile can ask for an exclusive node for them).
+# A measurement has the machine to itself: locally it takes every core Snakemake was given
+# (measurement_threads()), so no build, CSV job or other measurement runs beside it,
+# whatever the profile or --cores; on a cluster it asks for a node of its own.
 
 BOOT_INPUTS = dict(
     kernel=res("kernel/bzImage"),
@@ -18,9 +17,9 @@ rule accel:
         res("accel.json"),
     params:
         qemu=as_json(config["qemu"]),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/accel.log"),
     shell:
@@ -43,9 +42,9 @@ rule boot_run:
         ),
     wildcard_constraints:
         run=r"\d+",
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/boot/run{run}.log"),
     shell:
@@ -69,9 +68,9 @@ rule multikernel_run:
                 "experiments": {"multikernel": config["experiments"]["multikernel"]},
             }
         ),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/boot/multikernel.log"),
     shell:
@@ -113,11 +112,11 @@ rule msg_stress_run:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
         ),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
-        res("logs/msg/stress.log"),
+        res("logs/msg/stress-run.log"),
     shell:
         "{POPART} msg-run --system stress --config {params.config:q}"
         " --kernel {input.kernel} --initrd {input.initrd} --accel {input.accel}"
@@ -138,9 +137,9 @@ rule msg_rounds:
             {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
         ),
         rounds=config["experiments"]["msg"]["rounds"],
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/msg/rounds.log"),
     shell:
@@ -160,9 +159,9 @@ rule msg_ring_host:
     params:
         round_trips=config["experiments"]["msg"]["ring_round_trips"],
         rounds=config["experiments"]["msg"]["ring_rounds"],
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/msg/ring_host.log"),
     shell:
@@ -194,9 +193,9 @@ rule net_link:
                 "experiments": {"net": config["experiments"]["net"]},
             }
         ),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/net/link.log"),
     shell:
@@ -222,9 +221,9 @@ rule net_rounds:
             }
         ),
         rounds=config["experiments"]["net"]["rounds"],
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/net/rounds.log"),
     shell:
@@ -252,9 +251,9 @@ rule web_rounds:
         rounds=config["experiments"]["web"]["rounds"],
     wildcard_constraints:
         vcpus=r"\d+",
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/web/rounds-v{vcpus}.log"),
     shell:
@@ -274,9 +273,9 @@ rule soak_run:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"soak": config["experiments"]["soak"]}}
         ),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/net/soak.log"),
     shell:
@@ -298,9 +297,9 @@ rule migrate_run:
         config=as_json(
             {"qemu": config["qemu"], "experiments": {"migrate": config["experiments"]["migrate"]}}
         ),
-    threads: workflow.cores
+    threads: measurement_threads()
     resources:
-        measure=1,
+        **MEASURE_RESOURCES,
     log:
         res("logs/migrate/run.log"),
     shell:

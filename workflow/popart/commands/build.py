@@ -37,6 +37,17 @@ def net_image(a: argparse.Namespace) -> None:
                     out.parent / "net-work")
 
 
+def results_dir(a: argparse.Namespace) -> None:
+    """Prints the results_dir that `snakemake --configfile <files>` uses: the last of
+    config.yaml and the files that sets it (for the Makefile)."""
+    import yaml
+    value = "results"
+    for path in [REPO / "config.yaml", *a.configfiles]:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        value = data.get("results_dir", value) if isinstance(data, dict) else value
+    print(str(value).rstrip("/"))
+
+
 def check_config(a: argparse.Namespace) -> None:
     from ..config import load_config
     load_config(a.config, REPO / "workflow/schemas/config.schema.yaml")

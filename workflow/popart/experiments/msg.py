@@ -238,7 +238,7 @@ def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
     missing = [k for k, c in counts.items() if c is None]
     if summary["status"] == "ok" and missing:
         summary["status"], summary["reason"] = "error", f"no stress counts from kernels {missing}"
-    totals = dict.fromkeys(["sent", "received", "lost", "duplicated", "corrupted",
+    totals = dict.fromkeys(["sent", "received", "lost", "excess", "duplicated", "corrupted",
                             "send_errors", "malformed_injected", "malformed_rejected"], 0)
     for s in range(kernels):
         for r in range(kernels):
@@ -247,9 +247,10 @@ def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
             sent, received = counts[s]["sent"][r], counts[r]["received"][s]
             duplicated = counts[r]["duplicated"][s]
             pair = {"from": s, "to": r, "sent": sent, "received": received,
-                    # what never arrived: sent, less what arrived once (negative: more
-                    # arrived than was sent, which the verdict calls an error)
-                    "lost": sent - (received - duplicated),
+                    # what never arrived: sent, less what arrived once; more distinct
+                    # messages than were sent is "excess", an error too (never clamped)
+                    "lost": max(0, sent - (received - duplicated)),
+                    "excess": max(0, received - duplicated - sent),
                     "duplicated": duplicated, "corrupted": counts[r]["corrupted"][s],
                     "send_errors": counts[s]["send_errors"][r],
                     "malformed_injected": counts[s]["injected"][r],
@@ -266,13 +267,11 @@ def stress_summary(run_dir: Path, messages: int, malformed: int) -> dict:
 
 def _stress_verdict(summary: dict, kernels: int) -> str:
     """Why a finished stress run failed its check; empty if it passed."""
-    problems = [f"{summary[key]} {key}" for key in ("duplicated", "corrupted", "send_errors")
-                if summary[key]]
-    lost = sum(p["lost"] for p in summary["pairs"] if p["lost"] > 0)  # not offset by extras
-    problems += [f"{lost} lost"] if lost else []
+    problems = [f"{summary[key]} {key}" for key in ("lost", "duplicated", "corrupted",
+                                                   "send_errors") if summary[key]]
     problems += [f"kernel {p['to']} received {p['received'] - p['duplicated']} distinct "
                  f"messages from kernel {p['from']}, which sent {p['sent']}"
-                 for p in summary["pairs"] if p["lost"] < 0]
+                 for p in summary["pairs"] if p["excess"]]
     if summary["malformed_rejected"] != summary["malformed_injected"]:
         problems.append(f"{summary['malformed_rejected']} malformed rejected of "
                         f"{summary['malformed_injected']} injected")
@@ -283,6 +282,7 @@ def _stress_verdict(summary: dict, kernels: int) -> str:
 
 
 STRESS_CSV_COLUMNS = ["accel", "timebase", "status", "reason", "kernels",
-                      "messages_per_direction", "sent", "received", "lost", "duplicated",
+                      "messages_per_direction", "sent", "received", "lost", "excess",
+                      "duplicated",
                       "corrupted", "malformed_injected", "malformed_rejected", "stress_s",
                       "host_cores", *PROVENANCE]
