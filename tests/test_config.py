@@ -102,3 +102,36 @@ def test_the_systems_to_compare_are_keys_of_net_and_web_only():
     assert config["net"]["systems"] == config["web"]["systems"] == ["smp", "multikernel"]
     assert config["net"]["secondaries"] == 2
     assert "systems" not in config["boot"] and "secondaries" not in config["boot"]
+
+
+
+@pytest.mark.parametrize("msg, qemu, error", [
+    ({"timebase": "icount"}, {}, "experiments.msg.timebase: icount needs qemu.icount"),
+    ({"timebase": "icount"}, {"icount": 3},
+     "experiments.msg.timebase: icount with poll, cacheline: busy polling"),
+    ({"timebase": "icount", "modes": ["ipi"], "baselines": ["pipe"]}, {"icount": 3}, None)])
+def test_msg_under_icount_only_for_blocking_work(msg, qemu, error):
+    config = copy.deepcopy(DEFAULT)
+    config["qemu"].update(qemu)
+    config["experiments"]["msg"].update(msg)
+    if error is None:
+        validate_config(config, SCHEMA)
+        return
+    with pytest.raises(ConfigError, match=error):
+        validate_config(config, SCHEMA)
+
+
+def test_the_regress_configuration_is_valid():
+    config = copy.deepcopy(DEFAULT)
+    overlay = yaml.safe_load((REPO / ".test/regress.yaml").read_text())
+    for key, value in overlay.items():
+        if isinstance(value, dict):
+            for sub, inner in value.items():
+                if isinstance(inner, dict):
+                    config[key].setdefault(sub, {}).update(inner)
+                else:
+                    config[key][sub] = inner
+        else:
+            config[key] = value
+    validated = validate_config(config, SCHEMA)
+    assert validated["experiments"]["msg"]["timebase"] == "icount"

@@ -194,3 +194,24 @@ def test_more_received_than_sent_is_an_error_not_a_clamped_zero(tmp_path):
     assert "6 lost" in summary["reason"]
     assert "kernel 2 received 103 distinct messages from kernel 1, which sent 100" in (
         summary["reason"])
+
+
+def test_a_subset_of_modes_and_baselines_under_icount(tmp_path):
+    from pathlib import Path
+
+    from popart.experiments.msg import msg_machine
+    assert latency_cases([8, 1024], ["ipi"], ["pipe", "eventfd"]) == [
+        ("kmsg", "ipi", 8, "kmsg"), ("kmsg", "ipi", 1024, "kmsg"),
+        ("pipe", "blocking", 8, "smp"), ("pipe", "blocking", 1024, "smp"),
+        ("eventfd", "blocking", 8, "smp")]
+    qemu = {"accel": "tcg", "append": "quiet", "cpu": "max", "icount": 3, "machine": "pc"}
+    msg = {"pings": 5, "stream_messages": 5, "stream_repetitions": 1, "payloads": [8],
+           "modes": ["ipi"], "baselines": ["pipe"], "timebase": "icount",
+           "stress_messages": 5, "stress_malformed": 1, "fanin_messages": 5,
+           "fanin_payload": 8}
+    config = {"qemu": qemu, "experiments": {"msg": msg}}
+    kmsg = msg_machine(config, Path("k"), Path("i"), "tcg", "kmsg")
+    assert kmsg.icount == 3 and "popcorn.modes=ipi popcorn.baselines=pipe" in kmsg.cmdline
+    assert msg_machine(config, Path("k"), Path("i"), "tcg", "stress").icount is None
+    msg["timebase"] = "wall"
+    assert msg_machine(config, Path("k"), Path("i"), "tcg", "smp").icount is None

@@ -1,5 +1,5 @@
 # Messaging benchmark, multikernel side: the primary boots one secondary (APIC ID 1,
-# popcorn.mib MiB at 1 GiB) and measures kmsg to it in IPI and in polling mode (both
+# popcorn.mib MiB at 1 GiB) and measures kmsg to it in each mode of popcorn.modes (both
 # kernels switched): popcorn.pings round trips and popcorn.stream one-way messages per
 # payload size in popcorn.payloads (comma-separated). Each figure is one KV line:
 #   lat_kmsg_<mode>_<bytes>  p50_ns=.. p99_ns=.. samples=..   (raw_kmsg_...: every sample)
@@ -12,6 +12,7 @@ pings=$(param popcorn.pings)
 stream=$(param popcorn.stream)
 reps=$(param popcorn.reps)
 payloads=$(param popcorn.payloads | tr ',' ' ')
+modes=$(param popcorn.modes | tr ',' ' ')
 popcornctl console &
 relay=$!
 popcornctl boot --apic 1 --mem "0x40000000:$(printf '0x%x' $((mib * 1048576)))" --low 0x20000 \
@@ -24,7 +25,7 @@ while ! grep -q '^1 1 ' /proc/popcorn_kmsg 2>/dev/null && [ "$t" -lt 300 ]; do
 	t=$((t + 1))
 done
 kv peer_up "$(awk '$1 == 1 {print $2}' /proc/popcorn_kmsg)"
-for mode in ipi poll; do
+for mode in ${modes:-ipi poll}; do
 	kmsgbench mode $mode 1 && kmsgbench mode $mode
 	kv "mode_${mode}_rc" $?
 	for len in $payloads; do

@@ -27,6 +27,16 @@ while [ "$i" -le "$k" ]; do
 done
 # From the first kick to the last first heartbeat, on this kernel's clock (0.1 s polls).
 kv all_up_s "$(awk -v a="$first_kick" -v b="$(uptime)" 'BEGIN {printf "%.2f", b - a}')"
+if [ -z "$crash" ]; then
+	# Each secondary halts once its report is out. Wait for that rather than for a fixed
+	# time: under icount this kernel's idle time passes at once (sleep=off), and a
+	# secondary still printing its report was cut off.
+	i=1
+	while [ "$i" -le "$k" ]; do
+		wait_state "$i" running
+		i=$((i + 1))
+	done
+fi
 sleep 1	# let the relay drain the last console lines
 if [ -n "$crash" ]; then
 	# After the panic, every other kernel must still be alive: its heartbeat moves.

@@ -77,6 +77,14 @@ def _check_combinations(config: dict) -> None:
         raise ConfigError(f"experiments.web.vcpus: {min(web['vcpus'])}: the multikernel needs "
                           "2 or more (a primary and a secondary); or leave it out of "
                           "experiments.web.systems")
+    msg = config["experiments"]["msg"]
+    if msg["timebase"] == "icount":
+        if qemu["icount"] is None:
+            raise ConfigError("experiments.msg.timebase: icount needs qemu.icount (shift)")
+        spinning = [m for m in ("poll", "cacheline") if m in msg["modes"] + msg["baselines"]]
+        if spinning:
+            raise ConfigError(f"experiments.msg.timebase: icount with {', '.join(spinning)}: "
+                              "busy polling across vCPUs degenerates under icount")
     migrate = config["experiments"]["migrate"]
     if migrate["enabled"]:
         from .experiments.migrate import partition_mib

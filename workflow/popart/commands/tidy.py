@@ -17,11 +17,12 @@ def msg_csv(a: argparse.Namespace) -> None:
     latency, samples, throughput = [], [], []
     for r in range(1, msg["rounds"] + 1):  # kmsg and smp of one round side by side
         runs = {side: Path(a.rounds_root) / f"round{r}" / side for side in ("kmsg", "smp")}
-        rows, raw = latency_rows(runs, msg["payloads"], msg["pings"])
+        rows, raw = latency_rows(runs, msg["payloads"], msg["pings"], msg["modes"],
+                                 msg["baselines"])
         latency += [{**row, "round": r} for row in rows]
         samples += [{**row, "round": r} for row in raw]
         throughput += [{**row, "round": r} for row in stream_rows(
-            runs["kmsg"], msg["payloads"], msg["stream_repetitions"])]
+            runs["kmsg"], msg["payloads"], msg["stream_repetitions"], msg["modes"])]
     # all-to-one comes from the stress boot, outside the rounds (no baseline to pair)
     throughput += fanin_rows(Path(a.stress_run), msg["stream_repetitions"],
                              msg["fanin_payload"])

@@ -2,7 +2,8 @@
 polling mode, against SMP Linux baselines (pipe, UNIX socket, eventfd, a shared cache
 line) measured between the two vCPUs of a boot of the same VM configuration.
 
-Both runs use wall time: busy-polling across vCPUs degenerates under icount."""
+Both runs use wall time unless experiments.msg.timebase is icount, which config.py allows
+only for blocking work: busy-polling across vCPUs degenerates under icount."""
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,18 +30,27 @@ THROUGHPUT_COLUMNS = ["accel", "timebase", "status", "reason", "mechanism", "mod
 SAMPLE_COLUMNS = ["mechanism", "mode", "payload_bytes", "round", "sample", "ns"]
 
 
-def latency_cases(payloads: list[int]) -> list[tuple[str, str, int, str]]:
+MODES = ("ipi", "poll")
+BASELINES = ("pipe", "unix", "eventfd", "cacheline")
+
+
+def latency_cases(payloads: list[int], modes=MODES,
+                  baselines=BASELINES) -> list[tuple[str, str, int, str]]:
     """(mechanism, mode, payload, system that measures it), every row latency.csv has."""
-    cases = [("kmsg", mode, p, "kmsg") for mode in ("ipi", "poll") for p in payloads]
-    cases += [(mech, "blocking", p, "smp") for mech in ("pipe", "unix") for p in payloads]
-    return cases + [("eventfd", "blocking", 8, "smp"), ("cacheline", "spin", 8, "smp")]
+    cases = [("kmsg", mode, p, "kmsg") for mode in MODES if mode in modes for p in payloads]
+    cases += [(mech, "blocking", p, "smp") for mech in ("pipe", "unix") if mech in baselines
+              for p in payloads]
+    return cases + [case for case in (("eventfd", "blocking", 8, "smp"),
+                                      ("cacheline", "spin", 8, "smp")) if case[0] in baselines]
 
 
 def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: str) -> Machine:
     msg = config["experiments"]["msg"]
     common = (f"popcorn.pings={msg['pings']} popcorn.stream={msg['stream_messages']} "
               f"popcorn.reps={msg['stream_repetitions']} "
-              f"popcorn.payloads={','.join(str(p) for p in msg['payloads'])}")
+              f"popcorn.payloads={','.join(str(p) for p in msg['payloads'])} "
+              f"popcorn.modes={','.join(msg.get('modes', MODES))} "
+              f"popcorn.baselines={','.join(msg.get('baselines', BASELINES))}")
     k, mib = 1, SECONDARY_MIB
     if system == "stress":
         k, mib = STRESS_SECONDARIES, STRESS_MIB
@@ -55,7 +65,9 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
     experiment = {"kmsg": "msg", "smp": "msg-smp", "stress": "msg-stress"}[system]
     m = machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"])
-    return replace(m, icount=None)  # wall time: see the module's docstring
+    if system == "stress" or msg.get("timebase", "wall") == "wall":
+        return replace(m, icount=None)  # wall time: see the module's docstring
+    return m  # timebase icount (config.py allows it only for blocking work)
 
 
 def run_msg(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
@@ -87,13 +99,13 @@ def _mode_failure(values: dict, mechanism: str, mode: str) -> str:
     return f"switching both kernels to {mode} mode failed (mode_{mode}_rc={rc})"
 
 
-def latency_rows(runs: dict[str, Path], payloads: list[int],
-                 pings: int) -> tuple[list[dict], list[dict]]:
+def latency_rows(runs: dict[str, Path], payloads: list[int], pings: int, modes=MODES,
+                 baselines=BASELINES) -> tuple[list[dict], list[dict]]:
     """latency.csv rows (one per case, a failed run's cases with its status) and the raw
     samples behind them. A case with fewer (or more) samples than pings is an error."""
     facts = {system: _run_facts(path) for system, path in runs.items()}
     rows, samples = [], []
-    for mech, mode, payload, system in latency_cases(payloads):
+    for mech, mode, payload, system in latency_cases(payloads, modes, baselines):
         status, values = facts[system]
         row = {**_common(status), "mechanism": mech, "mode": mode, "payload_bytes": payload}
         key = f"{mech}_{mode}_{payload}"
@@ -139,7 +151,8 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
     return row
 
 
-def stream_rows(kmsg_run: Path, payloads: list[int], repetitions: int) -> list[dict]:
+def stream_rows(kmsg_run: Path, payloads: list[int], repetitions: int,
+                modes=MODES) -> list[dict]:
     """One sender per payload and mode (a kmsg run), each beside memcpy of that size in
     the same guest, run after each stream (its mode says which streams it alternated
     with). Each the median of repetitions."""
@@ -147,7 +160,8 @@ def stream_rows(kmsg_run: Path, payloads: list[int], repetitions: int) -> list[d
     return [_throughput_row(status, values, [f"tput_{mech}_{mode}_{payload}_{r}"
                                              for r in range(1, repetitions + 1)],
                             mode, payload, 1, mech)
-            for mode in ("ipi", "poll") for payload in payloads for mech in ("kmsg", "memcpy")]
+            for mode in MODES if mode in modes for payload in payloads
+            for mech in ("kmsg", "memcpy")]
 
 
 def fanin_rows(stress_run: Path, repetitions: int, fanin_payload: int) -> list[dict]:
