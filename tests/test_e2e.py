@@ -18,12 +18,13 @@ from popart.targets.qemu import Machine, QemuTarget, RunStatus, Timeouts
 
 pytestmark = pytest.mark.e2e
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+# Each scratch directory holds one configuration: its outputs under results/ there.
+OVERRIDES = ["results_dir=results"]
 
 
 def snakemake(workdir: Path, configfile: str, *args: str) -> subprocess.CompletedProcess:
-    # Each scratch directory holds one configuration: its outputs under results/ there.
     argv = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(REPO / configfile),
-            "--cores", str(os.cpu_count() or 2), *args, "--config", "results_dir=results"]
+            "--cores", str(os.cpu_count() or 2), *args, "--config", *OVERRIDES]
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
 
 

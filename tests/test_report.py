@@ -27,7 +27,6 @@ RUNS = {"boot": ("boot_run", ".test/e2e.yaml"), "msg": ("msg_run", ".test/msg.ya
         "migrate": ("migrate_run", ".test/migrate.yaml"),
         "panic": ("panic_run", ".test/e2e-panic.yaml")}  # a run with failed rows
 FAILED_ROWS = {"panic"}
-OVERRIDES = ["results_dir=results"]  # the --config that test_e2e.snakemake adds
 DOCUTILS_PROBLEMS = ("system-message", "problematic")  # a broken caption, rendered
 
 
@@ -42,7 +41,7 @@ def report(request, tmp_path_factory) -> tuple[Path, list[dict], Path]:
                                 "results/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     listing = subprocess.run([sys.executable, str(Path(__file__).parent / "declared_report.py"),
-                              str(workdir), str(REPO / configfile), *OVERRIDES],
+                              str(workdir), str(REPO / configfile), *test_e2e.OVERRIDES],
                              capture_output=True, text=True, check=True)
     return workdir, json.loads(listing.stdout), workdir / "results/report.html"
 

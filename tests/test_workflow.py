@@ -12,7 +12,8 @@ from conftest import REPO
 
 def dry_run(tmp_path, *args: str) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-            "--directory", str(tmp_path), "-n", *(args if "--cores" in args else ("--cores", "2", *args))]
+            "--directory", str(tmp_path), "-n",
+            *(args if "--cores" in args else ("--cores", "2", *args))]
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
 
 

@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
             ("--csv", req))
     command("msg-report", "report.msg_report", ("--latency", req), ("--throughput", req),
             ("--tables", req), ("--latency-plot", req), ("--throughput-plot", req))
-    command("ring-host-run", "run.ring_host_run", ("--round-trips", {"type": int, "required": True}),
+    command("ring-host-run", "run.ring_host_run",
+            ("--round-trips", {"type": int, "required": True}),
             ("--rounds", {"type": int, "required": True}), ("--work", req), ("--csv", req))
     command("ring-host-report", "report.ring_host_report", ("--csv", req), ("--table", req))
     on_target = (("--config", req), ("--kernel", req), ("--initrd", req), ("--accel", req),

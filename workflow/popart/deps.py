@@ -75,6 +75,7 @@ def command_table() -> dict[str, str]:
     return table
 
 
+@cache
 def command_sources(command: str) -> list[Path]:
     """Every source file of the package that `python -m popart <command>` runs."""
     stage, function = command_table()[command].split(".")

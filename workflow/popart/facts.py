@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fsutil import atomic_write_text
-from .tables import write_table
+from .tables import html_page, write_table
 
 COLUMNS = ["key", "value"]
 
@@ -38,30 +37,16 @@ def facts_table(data: Any) -> pd.DataFrame:
 
 
 def facts_html(table: pd.DataFrame, title: str) -> str:
-    """A standalone page: the report shows HTML items inline (CSV only as a download)."""
+    """Key and value per row; long values wrap."""
     rows = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                      for k, v in zip(table["key"], table["value"]))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ text-align: left; padding: 2px 12px 2px 4px; border-bottom: 1px solid #ddd;
-         vertical-align: top; }}
-th {{ font-weight: normal; font-family: monospace; color: #444; }}
-td {{ font-family: monospace; word-break: break-all; }}
-</style></head>
-<body><h1>{html.escape(title)}</h1>
-<table class="facts">
-<thead><tr><th>key</th><th>value</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table></body></html>
-"""
+    body = (f'<table class="facts">\n<thead><tr><th>key</th><th>value</th></tr></thead>\n'
+            f"<tbody>\n{rows}\n</tbody></table>")
+    return html_page(title, body, "th { font-weight: normal; color: #444; }\n"
+                                  "td { word-break: break-all; }\n")
 
 
 def write_facts(data: Any, stem: Path, title: str) -> None:
-    """stem.csv and stem.md (as every table), and stem.html for the report."""
+    """stem.csv, stem.md and stem.html (key-value page), as every table."""
     table = facts_table(data)
-    write_table(table, stem)
-    atomic_write_text(stem.with_suffix(".html"), facts_html(table, title))
+    write_table(table, stem, facts_html(table, title))

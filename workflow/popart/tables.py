@@ -22,20 +22,17 @@ def check_common_columns(df: pd.DataFrame, name: str) -> None:
         raise ValueError(f"{name}: unknown status values {bad}")
 
 
-def write_table(df: pd.DataFrame, stem: Path) -> None:
-    """Writes stem.csv (for machines), stem.md (for people) and stem.html (the report shows
-    HTML inline; a CSV only as a download)."""
+def write_table(df: pd.DataFrame, stem: Path, page: str | None = None) -> None:
+    """Writes stem.csv (for machines), stem.md (for people) and stem.html, the report's
+    view (the report shows HTML inline, a CSV only as a download): `page`, or the table."""
     atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
     markdown = df.to_markdown(index=False, floatfmt=".3f") if len(df) else "(no rows)"
     atomic_write_text(stem.with_suffix(".md"), markdown + "\n")
-    atomic_write_text(stem.with_suffix(".html"), table_html(df, stem.name))
+    atomic_write_text(stem.with_suffix(".html"), page or table_html(df, stem.name))
 
 
-def table_html(df: pd.DataFrame, title: str) -> str:
-    """A standalone page with the table; failed rows stand out."""
-    body = (df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
-                       border=0, classes="rows", escape=True) if len(df) else
-            "<p>(no rows)</p>")
+def html_page(title: str, body: str, style: str = "") -> str:
+    """A standalone page for the report: monospace cells, one rule under each row."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -43,12 +40,19 @@ body {{ font-family: sans-serif; font-size: 13px; margin: 1em; }}
 table {{ border-collapse: collapse; }}
 th, td {{ text-align: left; padding: 2px 10px 2px 4px; border-bottom: 1px solid #ddd;
          vertical-align: top; font-family: monospace; }}
-</style></head>
+{style}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>{len(df)} rows; the CSV beside it has every column.</p>
 {body}
 </body></html>
 """
+
+
+def table_html(df: pd.DataFrame, title: str) -> str:
+    """The table as a page, with its number of rows."""
+    body = (df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
+                       border=0, classes="rows", escape=True) if len(df) else
+            "<p>(no rows)</p>")
+    return html_page(title, f"<p>{len(df)} rows</p>\n{body}")
 
 
 def boot_summary(boot: pd.DataFrame) -> pd.DataFrame:
@@ -121,39 +125,37 @@ NET_COMPARISONS = [
 
 def net_ratio(net: pd.DataFrame) -> pd.DataFrame:
     """The multikernel's throughput against its baselines, per direction, streams and
-    round of one run. A comparison without both figures stays, with no ratio."""
+    round of one run. A comparison without both figures stays, with no ratio and the
+    status of the side that failed."""
     keys = pair_keys(net)
-    ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
+    measured = (net["status"] == "ok") & net["throughput_mbit"].notna()
     rows = []
     for name, path, baseline, goal in NET_COMPARISONS:
         for _, row in net[net["path"] == path].iterrows():
-            same = pd.Series(True, index=ok.index)
-            for c in keys:
-                same &= ok[c] == row[c]
-            mine = ok[same & (ok["path"] == path) & (ok["direction"] == row["direction"])
+            run = net[(net[keys] == row[keys]).all(axis=1)]  # this round of this run
+            ok = run[measured.loc[run.index]]
+            mine = ok[(ok["path"] == path) & (ok["direction"] == row["direction"])
                       & (ok["streams"] == row["streams"])]
+            value = mine["throughput_mbit"].iloc[0] if len(mine) else None
+            status = row["status"]
             if baseline == "link":
                 base = row["link_mbit"]
             else:
-                base_rows = ok[same & (ok["path"] == baseline) & (ok["streams"] == row["streams"])]
+                base_rows = ok[(ok["path"] == baseline) & (ok["streams"] == row["streams"])]
                 if baseline != "ns-ns":
                     base_rows = base_rows[base_rows["direction"] == row["direction"]]
                 base = base_rows["throughput_mbit"].iloc[0] if len(base_rows) else None
-            value = mine["throughput_mbit"].iloc[0] if len(mine) else None
+                failed = run[(run["path"] == baseline) & (run["status"] != "ok")]
+                if base is None and status == "ok" and len(failed):
+                    status = failed["status"].iloc[0]  # the baseline's own status
             ratio = value / base if value is not None and base else None
-            if baseline != "link" and not len(base_rows):  # the baseline's own status
-                failed = net[(net["path"] == baseline) & (net["status"] != "ok")]
-                for c in keys:
-                    failed = failed[failed[c] == row[c]]
-                row = row.copy()
-                if row["status"] == "ok" and len(failed):
-                    row["status"] = failed["status"].iloc[0]
+            if status == "ok" and ratio is None:
+                status = "error"
             rows.append({**{c: row[c] for c in keys}, "comparison": name,
                          "direction": row["direction"], "streams": row["streams"],
-                         "status": row["status"] if row["status"] != "ok" else
-                         "ok" if ratio is not None else "error",
-                         "measured_mbit": value, "baseline_mbit": base, "ratio": ratio,
-                         "goal": goal, "accel": row["accel"], "timebase": row["timebase"]})
+                         "status": status, "measured_mbit": value, "baseline_mbit": base,
+                         "ratio": ratio, "goal": goal, "accel": row["accel"],
+                         "timebase": row["timebase"]})
     return pd.DataFrame(rows, columns=[*keys, "comparison", "direction", "streams", "status",
                                        "measured_mbit", "baseline_mbit", "ratio", "goal",
                                        "accel", "timebase"])

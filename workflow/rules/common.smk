@@ -108,6 +108,18 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
+def run_config(experiment, network=False):
+    """What a run command gets as --config: qemu, its experiment's section and, for the
+    test-bed experiments, network (also each run's rerun trigger)."""
+    section = {
+        "qemu": config["qemu"],
+        "experiments": {experiment: config["experiments"][experiment]},
+    }
+    if network:
+        section["network"] = config["network"]
+    return as_json(section)
+
+
 def boot_runs():
     reps = config["experiments"]["boot"]["repetitions"]
     return [f"{RESULTS}/boot/run{r}/status.json" for r in range(1, reps + 1)]

@@ -37,9 +37,7 @@ rule boot_run:
         status=res("boot/run{run}/status.json"),
         console=res("boot/run{run}/console.log"),
     params:
-        config=as_json(
-            {"qemu": config["qemu"], "experiments": {"boot": config["experiments"]["boot"]}}
-        ),
+        config=run_config("boot"),
     wildcard_constraints:
         run=r"\d+",
     threads: measurement_threads()
@@ -62,12 +60,7 @@ rule multikernel_run:
         status=res("boot/multikernel/status.json"),
         console=res("boot/multikernel/console.log"),
     params:
-        config=as_json(
-            {
-                "qemu": config["qemu"],
-                "experiments": {"multikernel": config["experiments"]["multikernel"]},
-            }
-        ),
+        config=run_config("multikernel"),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -88,12 +81,7 @@ rule interactive_command:
     output:
         res("interactive.sh"),
     params:
-        config=as_json(
-            {
-                "qemu": config["qemu"],
-                "experiments": {"multikernel": config["experiments"]["multikernel"]},
-            }
-        ),
+        config=run_config("multikernel"),
     shell:
         "{POPART} interactive-command --config {params.config:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --accel {input.accel} --out {output}"
@@ -109,9 +97,7 @@ rule msg_stress_run:
         status=res("msg/stress/status.json"),
         console=res("msg/stress/console.log"),
     params:
-        config=as_json(
-            {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
-        ),
+        config=run_config("msg"),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -133,9 +119,7 @@ rule msg_rounds:
         status=round_outputs("msg", ["kmsg", "smp"], "status.json"),
         console=round_outputs("msg", ["kmsg", "smp"], "console.log"),
     params:
-        config=as_json(
-            {"qemu": config["qemu"], "experiments": {"msg": config["experiments"]["msg"]}}
-        ),
+        config=run_config("msg"),
         rounds=config["experiments"]["msg"]["rounds"],
     threads: measurement_threads()
     resources:
@@ -186,13 +170,7 @@ rule net_link:
         link=res("net/link.json"),
         status=res("net/link/status.json"),
     params:
-        config=as_json(
-            {
-                "qemu": config["qemu"],
-                "network": config["network"],
-                "experiments": {"net": config["experiments"]["net"]},
-            }
-        ),
+        config=run_config("net", network=True),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -213,13 +191,7 @@ rule net_rounds:
     output:
         status=round_outputs("net", config["experiments"]["net"]["systems"], "status.json"),
     params:
-        config=as_json(
-            {
-                "qemu": config["qemu"],
-                "network": config["network"],
-                "experiments": {"net": config["experiments"]["net"]},
-            }
-        ),
+        config=run_config("net", network=True),
         rounds=config["experiments"]["net"]["rounds"],
     threads: measurement_threads()
     resources:
@@ -241,13 +213,7 @@ rule web_rounds:
     output:
         status=web_round_outputs("status.json"),
     params:
-        config=as_json(
-            {
-                "qemu": config["qemu"],
-                "network": config["network"],
-                "experiments": {"web": config["experiments"]["web"]},
-            }
-        ),
+        config=run_config("web", network=True),
         rounds=config["experiments"]["web"]["rounds"],
     wildcard_constraints:
         vcpus=r"\d+",
@@ -270,9 +236,7 @@ rule soak_run:
     output:
         status=res("net/soak/status.json"),
     params:
-        config=as_json(
-            {"qemu": config["qemu"], "experiments": {"soak": config["experiments"]["soak"]}}
-        ),
+        config=run_config("soak"),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -294,9 +258,7 @@ rule migrate_run:
         status=res("migrate/run/status.json"),
         console=res("migrate/run/console.log"),
     params:
-        config=as_json(
-            {"qemu": config["qemu"], "experiments": {"migrate": config["experiments"]["migrate"]}}
-        ),
+        config=run_config("migrate"),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,

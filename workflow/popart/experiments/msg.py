@@ -87,7 +87,8 @@ def _run_facts(run_dir: Path) -> tuple[dict, dict]:
 
 def _common(status: dict) -> dict:
     ok = status["status"] == "ok"
-    return {**run_columns(status), "status": status["status"], "reason": "" if ok else status.get("reason", ""),
+    return {**run_columns(status), "status": status["status"],
+            "reason": "" if ok else status.get("reason", ""),
             "host_cores": status["host_cores"]}
 
 

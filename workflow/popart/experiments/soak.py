@@ -38,7 +38,8 @@ def soak_summary(run_dir: Path, soak: dict) -> dict:
     k1 = run_dir / "console-k1.log"
     got = key_values(parse_console(k1.read_text()).values.get("soak") if k1.exists() else None)
     sent = key_values(status.get("values", {}).get("soak_sent"))
-    summary = {**run_columns(status), "status": status["status"], "reason": status.get("reason", ""),
+    summary = {**run_columns(status), "status": status["status"],
+               "reason": status.get("reason", ""),
                "bytes": soak["mib"] << 20, "mbit_paced": soak["mbit"],
                **{k: reported_number(got.get(k)) for k in (*COUNTS, "mbit", "elapsed_s")},
                "sent": reported_number(sent.get("sent")),
