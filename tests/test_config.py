@@ -135,3 +135,12 @@ def test_the_regress_configuration_is_valid():
             config[key] = value
     validated = validate_config(config, SCHEMA)
     assert validated["experiments"]["msg"]["timebase"] == "icount"
+
+
+def test_results_dir_for_the_makefile(capsys, tmp_path):
+    from popart.cli import main
+    assert main(["results-dir"]) == 0 and capsys.readouterr().out == "results\n"
+    assert main(["results-dir", str(REPO / ".test/msg.yaml")]) == 0
+    assert capsys.readouterr().out == "results/test-msg\n"
+    assert main(["results-dir", str(tmp_path / "missing.yaml")]) == 1
+    assert "missing.yaml: No such file or directory" in capsys.readouterr().err

@@ -42,8 +42,12 @@ def results_dir(a: argparse.Namespace) -> None:
     config.yaml and the files that sets it (for the Makefile)."""
     import yaml
     value = "results"
+    from ..errors import ConfigError
     for path in [REPO / "config.yaml", *a.configfiles]:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as e:
+            raise ConfigError(f"{path}: {e.strerror}") from None
         value = data.get("results_dir", value) if isinstance(data, dict) else value
     print(str(value).rstrip("/"))
 
