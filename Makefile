@@ -7,7 +7,8 @@ CORES ?= all
 SNAKEMAKE := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/workflow
 
-.PHONY: setup debian-packages run report shell test test-needs-root test-packages clean
+.PHONY: setup debian-packages run report shell test test-needs-root test-packages regress \
+	baseline clean
 
 setup: debian-packages $(VENV)/.installed
 
@@ -40,6 +41,28 @@ report: setup
 shell: setup
 	$(SNAKEMAKE) --cores $(CORES) interactive_command $(CONFIGFILE)
 	sh $(RESULTS)/interactive.sh
+
+# The regression path (README "Regression runs"): the regress configuration's figures
+# against reference/regress/baseline.json, then its report. Not zero when a figure is
+# worse or broken, or the baseline is missing or from another QEMU, machine or timebase.
+REGRESS_CONFIG := reference/regress/config.yaml
+regress: setup
+	$(SNAKEMAKE) --cores $(CORES) --configfile $(REGRESS_CONFIG); status=$$?; \
+	$(MAKE) --no-print-directory report CONFIG=$(REGRESS_CONFIG); exit $$status
+
+# Rewrites the baseline: BASELINE_RUNS runs of the regress configuration, one after the
+# other (results/baseline/run<i>), then medians, spreads and tolerances from them.
+BASELINE_RUNS ?= 5
+baseline: setup
+	rm -rf results/baseline
+	for i in $$(seq $(BASELINE_RUNS)); do \
+		echo "I: baseline run $$i of $(BASELINE_RUNS)"; \
+		$(SNAKEMAKE) --cores $(CORES) results/baseline/run$$i/regress/figures.json \
+			--configfile $(REGRESS_CONFIG) --config results_dir=results/baseline/run$$i \
+			|| exit 1; \
+	done
+	$(VENV)/bin/python -m popart regress-baseline --out reference/regress/baseline.json \
+		$$(seq -f 'results/baseline/run%g/regress/figures.json' $(BASELINE_RUNS))
 
 # Packages only the tests need (headless Chromium for the report test); not `make run`'s.
 test-packages:

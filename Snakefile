@@ -19,6 +19,7 @@ include: "workflow/rules/run.smk"
 include: "workflow/rules/parse.smk"
 include: "workflow/rules/facts.smk"
 include: "workflow/rules/gather.smk"
+include: "workflow/rules/regress.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -27,6 +28,7 @@ report: "workflow/report/workflow.rst"
 rule all:
     input:
         res("tables/all-ok.txt"),
+        regress_outputs(),
     default_target: True
 
 

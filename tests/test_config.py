@@ -123,7 +123,7 @@ def test_msg_under_icount_only_for_blocking_work(msg, qemu, error):
 
 def test_the_regress_configuration_is_valid():
     config = copy.deepcopy(DEFAULT)
-    overlay = yaml.safe_load((REPO / ".test/regress.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "reference/regress/config.yaml").read_text())
     for key, value in overlay.items():
         if isinstance(value, dict):
             for sub, inner in value.items():

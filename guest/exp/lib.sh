@@ -14,8 +14,10 @@ uptime() { cut -d' ' -f1 /proc/uptime; }
 # platform's business, whatever the command line says (the isolation tests boot
 # secondaries with just this). Tests that start test code on a peer add
 # popcorn_kmsg.test=1 to that peer's line. Every kernel of the artifact accepts
-# migrated processes (popcorn_migrate.enable=1).
+# migrated processes (popcorn_migrate.enable=1). The host's qemu.secondary_append
+# arrives as popcorn.secondary_append, one word per comma.
 SECONDARY_CMDLINE="console=hvc0 rdinit=/init popcorn_migrate.enable=1"
+SECONDARY_CMDLINE="$SECONDARY_CMDLINE $(param popcorn.secondary_append | tr ',' ' ')"
 
 # boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on its popcorn.cpus
 # CPUs (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved

@@ -96,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
     command("facts-table", "facts.facts_table", ("--json", req), ("--table", req), ("--title", {}))
     command("check-results", "report.check_results", ("failures", {}),
             ("--out", {"help": "written only when every row is ok"}))
+    command("regress-figures", "regress.regress_figures", ("--results", req), ("--qemu", req),
+            ("--repo", req), ("--out", req), qemu_binary)
+    command("regress-baseline", "regress.regress_baseline", ("--out", req),
+            ("runs", {"nargs": "+", "help": "each run's regress/figures.json"}))
+    command("regress-compare", "regress.regress_compare", ("--baseline", req),
+            ("--figures", req), ("--table", req))
+    command("regress-check", "regress.regress_check", ("--table", req), ("--out", req))
     command("check-config", "build.check_config", ("config", {}))
     command("results-dir", "build.results_dir", ("configfiles", {"nargs": "*"}))
     return p

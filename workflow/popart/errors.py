@@ -38,3 +38,9 @@ class TargetError(PopartError):
     """The target could not even start the machine (not a guest failure)."""
 
     kind = "target"
+
+
+class RegressError(PopartError):
+    """A baseline that is missing, malformed or not comparable with this run."""
+
+    kind = "regress"

@@ -11,10 +11,18 @@ def kernel_cmdline(experiment: str, extra: str) -> str:
     return f"{BASE_CMDLINE} popcorn.exp={experiment} {extra}".strip()
 
 
+def primary_append(qemu: dict) -> str:
+    """qemu.append, and qemu.secondary_append for the guest scripts to pass on to every
+    secondary (guest/exp/lib.sh), one word per comma."""
+    words = qemu.get("secondary_append", "").split()
+    return " ".join([qemu["append"], *([f"popcorn.secondary_append={','.join(words)}"]
+                                       if words else [])])
+
+
 def machine(qemu: dict, kernel: Path, initrd: Path, accel: str, experiment: str,
             vcpus: int, mem_mib: int) -> Machine:
     return Machine(kernel=kernel, initrd=initrd,
-                   cmdline=kernel_cmdline(experiment, qemu["append"]),
+                   cmdline=kernel_cmdline(experiment, primary_append(qemu)),
                    vcpus=vcpus, mem_mib=mem_mib, accel=accel,
                    icount=qemu["icount"] if accel == "tcg" else None,
                    machine=qemu["machine"], cpu=qemu["cpu"])

@@ -196,4 +196,6 @@ def final_outputs():
     if config["experiments"]["migrate"]["enabled"]:
         outputs += [res("tables/migrate_ratio.csv"), res("plots/migrate.png")]
     outputs += facts_outputs()
+    if config["regress"]["enabled"]:
+        outputs.append(res("regress/regress.csv"))
     return outputs

@@ -399,6 +399,7 @@ static void dispatch(struct kmsg_link *l, const struct pcn_ring_msg *m)
 	};
 	popcorn_kmsg_handler_t handler;
 
+	kmsg_test_spin();	/* nothing unless a regression test asks for it */
 	if (m->flags & PCN_RING_F_REPLY) {
 		kmsg_deliver_reply(m);	/* copied once, from the ring into the waiter's buffer */
 		return;

@@ -42,6 +42,10 @@ u64 kmsg_rejected(unsigned int peer);
 int kmsg_send_epoch_tagged(unsigned int dest, u16 type, void *data, u32 len);
 void kmsg_probe(unsigned int a, unsigned int b, unsigned int peer, int *read, int *write);
 void kmsg_hold_rx(unsigned int peer, bool hold);
+/* test_slowdown.c: popcorn.test_spin_per_msg, for the regression tests. */
+void kmsg_test_spin(void);
+#else
+static inline void kmsg_test_spin(void) { }
 #endif
 
 #endif /* _X86_KERNEL_POPCORN_KMSG_H */
