@@ -8,7 +8,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/workflow
 
 .PHONY: setup debian-packages run report shell test test-needs-root test-packages regress \
-	baseline clean
+	baseline reference clean
 
 setup: debian-packages $(VENV)/.installed
 
@@ -63,6 +63,12 @@ baseline: setup
 	done
 	$(VENV)/bin/python -m popart regress-baseline --out reference/regress/baseline.json \
 		$$(seq -f 'results/baseline/run%g/regress/figures.json' $(BASELINE_RUNS))
+
+# Rewrites the reference results (reference/run): the default pipeline end to end, then
+# its tables, with the machine they come from. Only from a run whose rows are all ok.
+reference: setup
+	$(SNAKEMAKE) --cores $(CORES)
+	$(VENV)/bin/python -m popart reference-save --results results --repo . --out reference/run
 
 # Packages only the tests need (headless Chromium for the report test); not `make run`'s.
 test-packages:

@@ -103,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
     command("regress-compare", "regress.regress_compare", ("--baseline", req),
             ("--figures", req), ("--table", req))
     command("regress-check", "regress.regress_check", ("--table", req), ("--out", req))
+    command("reference-save", "reference.reference_save", ("--results", req),
+            ("--repo", req), ("--out", req), qemu_binary)
+    command("reference-beside", "reference.reference_beside", ("--tables", req),
+            ("--reference", req), ("--out", req), ("csv", {"nargs": "*"}))
     command("check-config", "build.check_config", ("config", {}))
     command("results-dir", "build.results_dir", ("configfiles", {"nargs": "*"}))
     return p

@@ -177,6 +177,25 @@ def tidy_csvs():
 
 
 def final_outputs():
+    """Every output of the configuration (the report's entries, the final check's
+    inputs): the measured ones, the regression table, the reference beside this run."""
+    outputs = measured_outputs()
+    if config["regress"]["enabled"]:
+        outputs.append(res("regress/regress.csv"))
+    if reference_exists():
+        outputs.append(res("tables/reference.html"))
+    return outputs
+
+
+# The committed reference results (make reference), shown beside this run's tables.
+REFERENCE = REPO / "reference/run"
+
+
+def reference_exists():
+    return (REFERENCE / "machine.json").is_file()
+
+
+def measured_outputs():
     outputs = [res("tables/failures.csv")]
     if config["experiments"]["boot"]["enabled"]:
         outputs += [res("tables/boot.csv"), res("plots/boot.png")]
@@ -196,6 +215,4 @@ def final_outputs():
     if config["experiments"]["migrate"]["enabled"]:
         outputs += [res("tables/migrate_ratio.csv"), res("plots/migrate.png")]
     outputs += facts_outputs()
-    if config["regress"]["enabled"]:
-        outputs.append(res("regress/regress.csv"))
     return outputs

@@ -236,3 +236,22 @@ rule migrate_report:
     shell:
         "{POPART} migrate-report --csv {input.csv} --tables {RESULTS}/tables --plot {output.plot}"
         " 2>&1 | tee {log}"
+
+
+# This run's tables beside the committed reference run's (reference/run, make reference).
+rule reference_beside:
+    input:
+        tables=[p for p in measured_outputs() if p.endswith(".csv") and "/tables/" in p],
+        reference=str(REFERENCE / "machine.json"),
+        code=popart_code("reference-beside"),
+    output:
+        report(
+            res("tables/reference.html"),
+            caption="../report/reference.rst",
+            category="Reference",
+        ),
+    log:
+        res("logs/gather/reference.log"),
+    shell:
+        "{POPART} reference-beside --tables {RESULTS}/tables --reference {REFERENCE}"
+        " --out {output} {input.tables} 2>&1 | tee {log}"

@@ -1,0 +1,91 @@
+"""Reference results: the tables of one whole run on a named machine, kept in the
+checkout (reference/run/) so that README and the report can show measured tables instead
+of figures typed by hand, and a later run can be read beside them."""
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import PopartError
+from .fsutil import atomic_write_json, atomic_write_text, read_json
+from .provenance import COLUMNS as PROVENANCE
+from .tables import html_page
+
+# Not a case's identity: where and when it ran, and bookkeeping.
+NOT_KEYS = {*PROVENANCE, "status", "reason", "samples", "host_cores", "accel", "timebase"}
+
+
+def machine_facts(results: Path, origin: dict) -> dict:
+    """The machine and run the reference tables come from."""
+    accel = read_json(results / "accel.json")
+    kernel = read_json(results / "kernel/kernel.json")
+    return {**origin, "host_cores": os.cpu_count(), "accel": accel["accel"],
+            "accel_reason": accel.get("reason", ""), "kernel_build": kernel["identity"],
+            "kernel_release": kernel["kernel_release"]}
+
+
+def save_reference(results: Path, out: Path, facts: dict) -> list[str]:
+    """Copies results/tables/*.csv and *.md to out/tables (replacing what was there) and
+    writes out/machine.json and out/README.md; only from a run whose rows were all ok."""
+    if not (results / "tables/all-ok.txt").exists():
+        raise PopartError(f"{results}: not a complete run with every row ok (no "
+                          "tables/all-ok.txt): run the pipeline to the end first")
+    tables = sorted(p for p in (results / "tables").glob("*.csv"))
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "tables").mkdir(parents=True)
+    for csv in tables:
+        shutil.copy2(csv, out / "tables" / csv.name)
+        if csv.with_suffix(".md").exists():
+            shutil.copy2(csv.with_suffix(".md"), out / "tables" / csv.with_suffix(".md").name)
+    atomic_write_json(out / "machine.json", facts)
+    rows = "\n".join(f"| {k} | {v} |" for k, v in facts.items())
+    index = "\n".join(f"- [{p.stem}](tables/{p.stem}.md)" for p in tables)
+    atomic_write_text(out / "README.md", (
+        "# Reference results\n\nThe tables of one `make reference` run (the default "
+        "configuration, `make run`), written by the pipeline; README and the report show "
+        "them instead of figures typed by hand. Under TCG they are emulated times: "
+        "compare ratios within one run, never with hardware.\n\n"
+        f"| what | value |\n| --- | --- |\n{rows}\n\n## Tables\n\n{index}\n"))
+    return [p.name for p in tables]
+
+
+def case_keys(df: pd.DataFrame) -> list[str]:
+    """The columns that name a case (text, whole numbers, flags), not a figure."""
+    return [c for c in df.columns if c not in NOT_KEYS
+            and not pd.api.types.is_float_dtype(df[c])]
+
+
+def beside(now: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """This run's rows with the reference's figures for the same case beside them
+    (columns <figure>_reference); a case only one side has keeps its row."""
+    keys = [k for k in case_keys(now) if k in reference.columns]
+    figures = [c for c in now.columns if c not in keys and c not in NOT_KEYS
+               and c in reference.columns and pd.api.types.is_float_dtype(now[c])]
+    ref = reference[keys + figures].drop_duplicates(subset=keys)
+    merged = now[keys + ["status", *figures]].merge(ref, on=keys, how="outer",
+                                                     suffixes=("", "_reference"))
+    ordered = keys + ["status"] + [c for f in figures for c in (f, f"{f}_reference")]
+    return merged[ordered]
+
+
+def beside_page(now_tables: Path, reference: Path, facts: dict) -> str:
+    """One page: per table both runs have, this run beside the reference."""
+    sections = []
+    for ref_csv in sorted((reference / "tables").glob("*.csv")):
+        mine = now_tables / ref_csv.name
+        if not mine.exists():
+            continue
+        now, ref = pd.read_csv(mine), pd.read_csv(ref_csv)
+        if not len(now) or not case_keys(now):
+            continue
+        table = beside(now, ref).to_html(index=False, na_rep="", border=0,
+                                         float_format=lambda v: f"{v:.4g}")
+        sections.append(f"<h2>{ref_csv.stem}</h2>\n{table}")
+    where = ", ".join(f"{k} {facts.get(k)}" for k in ("host_cpu", "host_cores",
+                                                        "qemu_version", "accel", "date"))
+    intro = (f"<p>Reference: {where} (reference/run/machine.json). Columns ending in "
+             "_reference are the reference run's; the others this run's.</p>")
+    return html_page("This run beside the reference results",
+                     intro + "\n" + ("\n".join(sections) or "<p>(no table in common)</p>"))
