@@ -12,6 +12,9 @@ from .fsutil import atomic_write_json, atomic_write_text, read_json
 from .provenance import COLUMNS as PROVENANCE
 from .tables import html_page
 
+# The facts files of a run (JSON, not tables), kept beside the tables.
+FACTS = ("accel.json", "kernel/kernel.json", "boot/partition.json", "msg/stress.json",
+         "net/link.json", "net/soak.json")
 # Not a case's identity: where and when it ran, and bookkeeping.
 NOT_KEYS = {*PROVENANCE, "status", "reason", "samples", "host_cores", "accel", "timebase"}
 
@@ -39,15 +42,20 @@ def save_reference(results: Path, out: Path, facts: dict) -> list[str]:
         shutil.copy2(csv, out / "tables" / csv.name)
         if csv.with_suffix(".md").exists():
             shutil.copy2(csv.with_suffix(".md"), out / "tables" / csv.with_suffix(".md").name)
+    kept_facts = [f for f in FACTS if (results / f).exists()]
+    (out / "facts").mkdir()
+    for name in kept_facts:
+        shutil.copy2(results / name, out / "facts" / name.replace("/", "_"))
     atomic_write_json(out / "machine.json", facts)
     rows = "\n".join(f"| {k} | {v} |" for k, v in facts.items())
-    index = "\n".join(f"- [{p.stem}](tables/{p.stem}.md)" for p in tables)
+    index = "\n".join([*(f"- [{p.stem}](tables/{p.stem}.md)" for p in tables),
+                       *(f"- [{n}](facts/{n.replace('/', '_')})" for n in kept_facts)])
     atomic_write_text(out / "README.md", (
         "# Reference results\n\nThe tables of one `make reference` run (the default "
         "configuration, `make run`), written by the pipeline; README and the report show "
         "them instead of figures typed by hand. Under TCG they are emulated times: "
         "compare ratios within one run, never with hardware.\n\n"
-        f"| what | value |\n| --- | --- |\n{rows}\n\n## Tables\n\n{index}\n"))
+        f"| what | value |\n| --- | --- |\n{rows}\n\n## Tables and facts\n\n{index}\n"))
     return [p.name for p in tables]
 
 
