@@ -10,7 +10,7 @@ from test_e2e import snakemake
 
 pytestmark = pytest.mark.e2e
 REGRESS = "reference/regress/config.yaml"
-SPIN = "popcorn.test_spin_per_msg=300000"  # ~1M instructions per message taken
+SPIN = "popcorn.test_spin_per_msg=20000"  # ~66,000 instructions per message taken
 
 
 def regress_run(tmp_path_factory, name: str, qemu: dict[str, str],
@@ -42,7 +42,7 @@ def spin_run(tmp_path_factory, boot_run):  # boot_run: the kernel is built
 @pytest.fixture(scope="session")
 def delay_run(tmp_path_factory, boot_run):
     return regress_run(tmp_path_factory, "delay",
-                       {"secondary_append": "popcorn.test_boot_delay_ms=30000"})
+                       {"secondary_append": "popcorn.test_boot_delay_ms=5000"})
 
 
 @pytest.fixture(scope="session")

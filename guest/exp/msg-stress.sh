@@ -9,8 +9,7 @@
 . /exp/lib.sh
 k=$(param popcorn.k)
 mib=$(param popcorn.mib)
-popcornctl console &
-relay=$!
+start_relay
 i=1
 while [ "$i" -le "$k" ]; do
 	popcornctl boot --apic "$i" --mem "$(printf '0x%x' $((0x40000000 + (i - 1) * mib * 1048576))):$(printf '0x%x' $((mib * 1048576)))" \
@@ -27,6 +26,11 @@ while [ "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)" -lt "$k" ] && [ 
 done
 sleep 1	# and each other's
 kv peers_up "$(awk 'NR > 2 && $2 == 1' /proc/popcorn_kmsg | wc -l)"
+i=1	# and until each is idle: measure nothing beside a kernel still booting
+while [ "$i" -le "$k" ]; do
+	wait_report "$i"
+	i=$((i + 1))
+done
 # All-to-one first: 1..k secondaries stream to this kernel at once, popcorn.reps times.
 senders=""
 i=1

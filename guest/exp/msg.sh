@@ -13,8 +13,7 @@ stream=$(param popcorn.stream)
 reps=$(param popcorn.reps)
 payloads=$(param popcorn.payloads | tr ',' ' ')
 modes=$(param popcorn.modes | tr ',' ' ')
-popcornctl console &
-relay=$!
+start_relay
 popcornctl boot --apic 1 --mem "0x40000000:$(printf '0x%x' $((mib * 1048576)))" --low 0x20000 \
 	--kernel /boot/bzImage --initrd /boot/secondary.cpio.gz \
 	--cmdline "$SECONDARY_CMDLINE popcorn_kmsg.test=1 popcorn.exp=probe popcorn.stay=1"
@@ -25,6 +24,8 @@ while ! grep -q '^1 1 ' /proc/popcorn_kmsg 2>/dev/null && [ "$t" -lt 300 ]; do
 	t=$((t + 1))
 done
 kv peer_up "$(awk '$1 == 1 {print $2}' /proc/popcorn_kmsg)"
+wait_report 1	# measure only once the secondary is idle
+kv peer_reported "$(grep -c '^@@K1| @@POPCORN:END' /tmp/relay.log)"
 for mode in ${modes:-ipi poll}; do
 	kmsgbench mode $mode 1 && kmsgbench mode $mode
 	kv "mode_${mode}_rc" $?

@@ -3,12 +3,14 @@
 # (memmap= on this kernel's command line) with a 64 KiB low window from 0x20000 up.
 # Every kernel, this one included, runs /exp/report.sh; the secondaries' reports come
 # back through their consoles (relayed as @@K<id>| lines). The host checks the partition.
+# With popcorn.serial=1 each secondary boots only once the one before has reported, so
+# that no two boot at the same time (each boot's time is then its own, also under icount).
 . /exp/lib.sh
 k=$(param popcorn.k)
 crash=$(param popcorn.panic)	# the isolation test: this secondary panics
+serial=$(param popcorn.serial)
 sh /exp/report.sh
-popcornctl console &
-relay=$!
+start_relay
 first_kick=$(uptime)
 i=1
 while [ "$i" -le "$k" ]; do
@@ -17,6 +19,7 @@ while [ "$i" -le "$k" ]; do
 	[ "$i" = "$crash" ] && exp=panic
 	boot_secondary "$i" "$exp"
 	kv "k${i}_boot_rc" $?
+	[ "$serial" = 1 ] && [ "$i" != "$crash" ] && wait_report "$i"
 	i=$((i + 1))
 done
 # Wait until no secondary is still booting, then say what each is.

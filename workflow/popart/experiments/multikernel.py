@@ -41,7 +41,8 @@ def layout(mk: dict) -> dict:
         "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
                    f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
                    f"popcorn.k={k} popcorn.mib={mib} popcorn.cpus={cpus}"
-                   + (f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")),
+                   + (f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")
+                   + (" popcorn.serial=1" if mk.get("boot_order") == "serial" else "")),
     }
 
 
