@@ -52,7 +52,7 @@ regress: setup
 
 # Rewrites the baseline: BASELINE_RUNS runs of the regress configuration, one after the
 # other (results/baseline/run<i>), then medians, spreads and tolerances from them.
-BASELINE_RUNS ?= 5
+BASELINE_RUNS ?= 10
 baseline: setup
 	rm -rf results/baseline
 	for i in $$(seq $(BASELINE_RUNS)); do \

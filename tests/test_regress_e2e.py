@@ -6,6 +6,7 @@ tree is `make regress` itself (.ci/run runs it after the tests)."""
 import pandas as pd
 import pytest
 
+from conftest import REPO
 from test_e2e import snakemake
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,8 @@ def regress_run(tmp_path_factory, name: str, qemu: dict[str, str],
     variant = workdir / "variant.yaml"
     variant.write_text("qemu:\n" + "".join(f"  {k}: \"{v}\"\n" for k, v in qemu.items())
                        + extra)
-    result = snakemake(workdir, REGRESS, str(variant))
+    # The second --configfile replaces the first: the regress configuration, then ours.
+    result = snakemake(workdir, REGRESS, "--configfile", str(REPO / REGRESS), str(variant))
     (workdir / "snakemake.out").write_text(result.stdout + result.stderr)
     assert result.returncode != 0
     assert "figures worse or broken" in result.stdout + result.stderr
@@ -34,19 +36,19 @@ def verdicts(table: pd.DataFrame, start: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def spin_run(tmp_path_factory, boot_run):  # boot_run: the kernel is built
+def spin_run(tmp_path_factory):  # the kernel: built once, in the build cache
     return regress_run(tmp_path_factory, "spin", {"append": f"quiet {SPIN}",
                                                    "secondary_append": SPIN})
 
 
 @pytest.fixture(scope="session")
-def delay_run(tmp_path_factory, boot_run):
+def delay_run(tmp_path_factory):
     return regress_run(tmp_path_factory, "delay",
                        {"secondary_append": "popcorn.test_boot_delay_ms=5000"})
 
 
 @pytest.fixture(scope="session")
-def down_run(tmp_path_factory, boot_run):
+def down_run(tmp_path_factory):
     # Secondaries booted without their handover halt at once: none comes up. Without
     # the msg boots (whose secondaries would wait for their peer in vain): their
     # figures are then missing, which is broken too.
