@@ -55,6 +55,12 @@ def test_the_report_page_shows_each_table_both_runs_have(tmp_path):
     results = a_run(tmp_path)
     out = tmp_path / "ref"
     save_reference(results, out, {"host_cpu": "AMD EPYC"})
-    page = beside_page(results / "tables", out, {"host_cpu": "AMD EPYC", "host_cores": 2})
+    pd.DataFrame([{"key": "kernels_up", "value": "4"}]).to_csv(results / "tables/kernel.csv",
+                                                              index=False)
+    save_reference(results, out, {"host_cpu": "AMD EPYC"})  # now with a facts table
+    facts = {"host_cpu": "AMD EPYC", "host_cores": 2, "qemu_version": "7.2.22", "accel": "tcg",
+             "date": "d"}
+    page = beside_page(sorted((results / "tables").glob("*.csv")), out, facts)
     assert "<h2>msg_latency</h2>" in page and "p50_ns_reference" in page
-    assert "host_cpu AMD EPYC, host_cores 2" in page
+    assert "<h2>kernel</h2>" in page and "value_reference" in page
+    assert "host_cpu AMD EPYC, host_cores 2, qemu_version 7.2.22, accel tcg, date d" in page

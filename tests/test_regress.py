@@ -192,3 +192,56 @@ def test_the_regress_configuration_plans_the_comparison_and_its_check(tmp_path):
     assert result.returncode == 0, result.stderr
     for rule in ("regress_figures", "regress_compare", "regress_check", "check_results"):
         assert f"rule {rule}:" in result.stdout or f"localrule {rule}:" in result.stdout
+
+
+def test_a_figure_only_a_later_run_has_or_measured_twice_is_refused(tmp_path):
+    with pytest.raises(RegressError, match="baseline run 1: figure 'b' is missing"):
+        bl.make_baseline([run(fig("a", 1.0)), run(fig("a", 1.0), fig("b", 2.0))])
+    (tmp_path / "kernel").mkdir()
+    (tmp_path / "images").mkdir()
+    (tmp_path / "kernel/bzImage").write_bytes(b"x")
+    (tmp_path / "images/initramfs.cpio.gz").write_bytes(b"x")
+    (tmp_path / "boot").mkdir()
+    pd.DataFrame([{"timebase": "icount", "status": "ok", "kernel_id": 0, "role": "primary",
+                   "boot_s": 2.0}] * 2).to_csv(tmp_path / "boot/multikernel.csv", index=False)
+    pd.DataFrame([{"status": "ok"}]).to_csv(tmp_path / "boot/partition.csv", index=False)
+    (tmp_path / "boot/partition.json").write_text("{}")
+    with pytest.raises(RegressError, match="measured more than once: multikernel: kernel 0"):
+        run_figures(tmp_path)
+
+
+@pytest.mark.parametrize("better, now, expected", [
+    ("lower", 0.0, "same"), ("lower", 2.0, "worse"), ("higher", 2.0, "better"),
+])
+def test_a_zero_baseline_has_no_ratio_but_still_a_direction(better, now, expected):
+    assert verdict({"value": 0.0, "tolerance": 0.005, "better": better},
+                   fig("x", now, better)) == (expected, None)
+
+
+def test_another_workload_of_an_experiment_both_ran_is_refused():
+    from popart.regress.origin import workload
+    mine = workload({"msg": {"enabled": True, "pings": 50}, "net": {"enabled": False}})
+    assert list(mine) == ["msg"]
+    other = workload({"msg": {"enabled": True, "pings": 500}})
+    check_comparable({**ORIGIN, "workload": mine}, {**ORIGIN, "workload": {}}, "b")
+    with pytest.raises(RegressError, match="another experiments.msg configuration"):
+        check_comparable({**ORIGIN, "workload": mine}, {**ORIGIN, "workload": other}, "b")
+    assert timebase({"icount": 0}, "tcg") == "icount shift=0"
+
+
+def test_secondary_parameters_and_the_serial_boot_reach_the_guest():
+    from popart.experiments.multikernel import layout
+    from popart.machines import primary_append
+    assert primary_append({"append": "quiet", "secondary_append": "a=1 b=2"}) == \
+        "quiet popcorn.secondary_append=a=1,b=2"
+    assert primary_append({"append": "quiet", "secondary_append": ""}) == "quiet"
+    plan = {"secondaries": 2, "mem_mib_per_secondary": 128, "cpus_per_secondary": 1}
+    assert "popcorn.serial=1" in layout({**plan, "boot_order": "serial"})["append"]
+    assert "popcorn.serial" not in layout({**plan, "boot_order": "parallel"})["append"]
+
+
+def test_figures_measured_beside_a_secondary_that_never_reported_fail():
+    from popart.experiments.msg import _mode_failure
+    assert _mode_failure({"mode_ipi_rc": "0", "k1_reported": "1"}, "kmsg", "ipi") == ""
+    assert "secondary k1 never reported" in _mode_failure(
+        {"mode_ipi_rc": "0", "k1_reported": "0"}, "kmsg", "ipi")

@@ -11,7 +11,7 @@ from test_e2e import snakemake
 
 pytestmark = pytest.mark.e2e
 REGRESS = "reference/regress/config.yaml"
-SPIN = "popcorn.test_spin_per_msg=20000"  # ~66,000 instructions per message taken
+SPIN = "popcorn.test_spin_per_msg=2000"  # ~6,600 instructions per message taken
 
 
 def regress_run(tmp_path_factory, name: str, qemu: dict[str, str],

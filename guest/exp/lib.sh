@@ -48,21 +48,29 @@ boot_in_slot() {
 # start_relay: every secondary's console here (@@K<id>| lines, which the host splits
 # into console-k<id>.log) and into /tmp/relay.log for wait_report; $relay is its pid.
 start_relay() {
-	popcornctl console | tee /tmp/relay.log &
-	relay=$!
+	mkfifo /tmp/relay.fifo
+	tee /tmp/relay.log < /tmp/relay.fifo &
+	popcornctl console > /tmp/relay.fifo &
+	relay=$!	# killing it ends tee too
 }
 
 # wait_report ID [TENTHS]: until secondary ID's init has run its experiment (its END
-# marker came through the relay; 30 s at most). Until then that kernel is still booting
-# beside whatever this one measures: on its own vCPU, which shares the emulator's
-# threads, and under icount (one thread for all vCPUs) its instructions are our time.
+# marker came through the relay; 30 s at most), and says k<ID>_reported=1 or 0 (the
+# host then fails the figures measured beside it). Until then that kernel is still
+# booting beside whatever this one measures: on its own vCPU, which shares the
+# emulator's threads, and under icount (one thread for all vCPUs) its instructions are
+# our time.
 wait_report() {
 	_t=0
-	while ! grep -q "^@@K$1| @@POPCORN:END" /tmp/relay.log 2>/dev/null &&
-		[ "$_t" -lt "${2:-300}" ]; do
+	while ! grep -q "^@@K$1| @@POPCORN:END" /tmp/relay.log 2>/dev/null; do
+		if [ "$_t" -ge "${2:-300}" ]; then
+			kv "k$1_reported" 0
+			return 1
+		fi
 		sleep 0.1
 		_t=$((_t + 1))
 	done
+	kv "k$1_reported" 1
 }
 
 # field ID N: field N of kernel ID's line in /proc/popcorn (6: state, 8: heartbeat).

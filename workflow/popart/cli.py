@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     command("check-results", "report.check_results", ("failures", {}),
             ("--out", {"help": "written only when every row is ok"}))
     command("regress-figures", "regress.regress_figures", ("--results", req), ("--qemu", req),
-            ("--repo", req), ("--out", req), qemu_binary)
+            ("--experiments", req), ("--repo", req), ("--out", req), qemu_binary)
     command("regress-baseline", "regress.regress_baseline", ("--out", req),
             ("runs", {"nargs": "+", "help": "each run's regress/figures.json"}))
     command("regress-compare", "regress.regress_compare", ("--baseline", req),
@@ -105,8 +105,8 @@ def parser() -> argparse.ArgumentParser:
     command("regress-check", "regress.regress_check", ("--table", req), ("--out", req))
     command("reference-save", "reference.reference_save", ("--results", req),
             ("--repo", req), ("--out", req), qemu_binary)
-    command("reference-beside", "reference.reference_beside", ("--tables", req),
-            ("--reference", req), ("--out", req), ("csv", {"nargs": "*"}))
+    command("reference-beside", "reference.reference_beside", ("--reference", req),
+            ("--out", req), ("csv", {"nargs": "*", "help": "this run's tables"}))
     command("check-config", "build.check_config", ("config", {}))
     command("results-dir", "build.results_dir", ("configfiles", {"nargs": "*"}))
     return p

@@ -67,26 +67,30 @@ def case_keys(df: pd.DataFrame) -> list[str]:
 
 def beside(now: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """This run's rows with the reference's figures for the same case beside them
-    (columns <figure>_reference); a case only one side has keeps its row."""
+    (columns <figure>_reference); a case only one side has keeps its row. A facts
+    table (key, value) pairs by key."""
+    if list(now.columns) == ["key", "value"]:
+        merged = now.merge(reference, on="key", how="outer", suffixes=("", "_reference"))
+        return merged[["key", "value", "value_reference"]]
     keys = [k for k in case_keys(now) if k in reference.columns]
     figures = [c for c in now.columns if c not in keys and c not in NOT_KEYS
                and c in reference.columns and pd.api.types.is_float_dtype(now[c])]
+    status = ["status"] if "status" in now.columns else []
     ref = reference[keys + figures].drop_duplicates(subset=keys)
-    merged = now[keys + ["status", *figures]].merge(ref, on=keys, how="outer",
-                                                     suffixes=("", "_reference"))
-    ordered = keys + ["status"] + [c for f in figures for c in (f, f"{f}_reference")]
-    return merged[ordered]
+    merged = now[keys + status + figures].merge(ref, on=keys, how="outer",
+                                                suffixes=("", "_reference"))
+    return merged[keys + status + [c for f in figures for c in (f, f"{f}_reference")]]
 
 
-def beside_page(now_tables: Path, reference: Path, facts: dict) -> str:
-    """One page: per table both runs have, this run beside the reference."""
+def beside_page(tables: list[Path], reference: Path, facts: dict) -> str:
+    """One page: per table of this run that the reference has too, this run beside it."""
     sections = []
-    for ref_csv in sorted((reference / "tables").glob("*.csv")):
-        mine = now_tables / ref_csv.name
-        if not mine.exists():
+    for mine in sorted(tables, key=lambda p: p.name):
+        ref_csv = reference / "tables" / mine.name
+        if not ref_csv.exists():
             continue
         now, ref = pd.read_csv(mine), pd.read_csv(ref_csv)
-        if not len(now) or not case_keys(now):
+        if not len(now) or not (case_keys(now) or "key" in now.columns):
             continue
         table = beside(now, ref).to_html(index=False, na_rep="", border=0,
                                          float_format=lambda v: f"{v:.4g}")

@@ -253,5 +253,5 @@ rule reference_beside:
     log:
         res("logs/gather/reference.log"),
     shell:
-        "{POPART} reference-beside --tables {RESULTS}/tables --reference {REFERENCE}"
+        "{POPART} reference-beside --reference {REFERENCE}"
         " --out {output} {input.tables} 2>&1 | tee {log}"

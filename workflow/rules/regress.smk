@@ -40,11 +40,12 @@ rule regress_figures:
         res("regress/figures.json"),
     params:
         qemu=as_json(config["qemu"]),
+        experiments=as_json(config["experiments"]),
     log:
         res("logs/regress/figures.log"),
     shell:
-        "{POPART} regress-figures --results {RESULTS} --qemu {params.qemu:q} --repo {REPO}"
-        " --out {output} 2>&1 | tee {log}"
+        "{POPART} regress-figures --results {RESULTS} --qemu {params.qemu:q}"
+        " --experiments {params.experiments:q} --repo {REPO} --out {output} 2>&1 | tee {log}"
 
 
 rule regress_compare:

@@ -29,5 +29,6 @@ def reference_beside(a: argparse.Namespace) -> None:
     from ..fsutil import atomic_write_text, read_json
     from ..reference import beside_page
     reference = Path(a.reference)
-    page = beside_page(Path(a.tables), reference, read_json(reference / "machine.json"))
+    page = beside_page([Path(c) for c in a.csv], reference,
+                       read_json(reference / "machine.json"))
     atomic_write_text(a.out, page)

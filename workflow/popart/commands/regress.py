@@ -12,7 +12,8 @@ def regress_figures(a: argparse.Namespace) -> None:
     from ..regress.figures import run_figures
     from ..regress.origin import run_origin
     results = Path(a.results)
-    origin = run_origin(results, json.loads(a.qemu), Path(a.repo), a.qemu_binary)
+    origin = run_origin(results, json.loads(a.qemu), json.loads(a.experiments),
+                        Path(a.repo), a.qemu_binary)
     figures = run_figures(results)
     atomic_write_json(a.out, {"origin": origin, "figures": figures})
     log.info(f"regress: {len(figures)} figures of run {origin['run_id']} in {a.out}")

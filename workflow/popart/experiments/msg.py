@@ -92,12 +92,24 @@ def _common(status: dict) -> dict:
             "host_cores": status["host_cores"]}
 
 
+def _unreported(values: dict) -> str:
+    """Why a multikernel run's figures cannot count: a secondary whose report never came
+    (k<id>_reported=0, guest/exp/lib.sh wait_report) was still booting beside them."""
+    late = sorted(k.split("_")[0] for k, v in values.items()
+                  if k.startswith("k") and k.endswith("_reported") and v == "0")
+    return (f"secondary {', '.join(late)} never reported: measured beside a kernel still "
+            "booting" if late else "")
+
+
 def _mode_failure(values: dict, mechanism: str, mode: str) -> str:
-    """Why a kmsg mode's figures cannot count: both kernels must have switched to it."""
+    """Why a kmsg mode's figures cannot count: both kernels must have switched to it,
+    and every secondary must have finished booting."""
     rc = values.get(f"mode_{mode}_rc")
-    if mechanism != "kmsg" or rc == "0":
+    if mechanism != "kmsg":
         return ""
-    return f"switching both kernels to {mode} mode failed (mode_{mode}_rc={rc})"
+    if rc != "0":
+        return f"switching both kernels to {mode} mode failed (mode_{mode}_rc={rc})"
+    return _unreported(values)
 
 
 def latency_rows(runs: dict[str, Path], payloads: list[int], pings: int, modes=MODES,
@@ -142,7 +154,8 @@ def _throughput_row(status: dict, values: dict, keys: list[str], mode: str, payl
     if row["status"] == "ok" and len(runs) < len(keys):
         row["status"] = "error"
         row["reason"] = f"the guest reported {len(runs)} of {len(keys)} runs of {keys[0]}"
-    failure = _mode_failure(values, "kmsg", mode) if row["pattern"] == "one_to_one" else ""
+    failure = (_mode_failure(values, "kmsg", mode) if row["pattern"] == "one_to_one" else
+               _unreported(values))
     if row["status"] == "ok" and failure:
         row["status"], row["reason"] = "error", failure
     row.update(msgs_per_s=runs["msgs_per_s"].median() if len(runs) else None,

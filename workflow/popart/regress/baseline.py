@@ -1,5 +1,6 @@
 """A baseline from several runs of one commit: each figure's median, its spread over the
 runs, and the tolerance that the spread gives by a stated rule (RULE)."""
+import json
 import statistics
 
 from ..errors import RegressError
@@ -24,8 +25,9 @@ def tolerance(values: list[float]) -> float:
 def _one_origin(origins: list[dict]) -> dict:
     """The runs' shared origin; they must agree on everything a comparison checks."""
     first = origins[0]
-    for key in (*COMPARABLE, "commit", "kernel_build", "host_cpu"):
-        values = sorted({str(o.get(key)) for o in origins})
+    for key in (*COMPARABLE, "workload", "commit", "kernel_build", "host_cpu"):
+        values = sorted({v if isinstance(v := o.get(key), str) else json.dumps(v, sort_keys=True)
+                         for o in origins})
         if len(values) > 1:
             raise RegressError(f"baseline runs differ in {key}: {', '.join(values)}")
     return {**{k: v for k, v in first.items() if k not in ("run_id", "date")},
@@ -38,7 +40,7 @@ def make_baseline(runs: list[dict]) -> dict:
     if len(runs) < 2:
         raise RegressError(f"a baseline needs at least 2 runs to measure a spread, got "
                            f"{len(runs)}")
-    names = [f["figure"] for f in runs[0]["figures"]]
+    names = list(dict.fromkeys(f["figure"] for run in runs for f in run["figures"]))
     figures = []
     for name in names:
         per_run = [next((f for f in run["figures"] if f["figure"] == name), None)

@@ -16,8 +16,11 @@ def verdict(base: dict, now: dict | None) -> tuple[str, float | None]:
         return "broken", None
     if base["better"] == "equal":
         return ("same" if now["value"] == base["value"] else "broken"), None
-    if not base["value"]:
-        return ("same" if not now["value"] else "broken"), None
+    if not base["value"]:  # no ratio: any change from 0 is beyond every tolerance
+        if not now["value"]:
+            return "same", None
+        grew = now["value"] > 0
+        return ("worse" if grew == (base["better"] == "lower") else "better"), None
     ratio = now["value"] / base["value"]
     slower = ratio if base["better"] == "lower" else 1 / ratio if ratio else float("inf")
     limit = 1 + base["tolerance"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import RegressError
 from ..fsutil import read_json
 
 FIGURE_KEYS = ["figure", "unit", "better", "timebase", "status", "value"]
@@ -105,4 +106,9 @@ def run_figures(results: Path) -> list[dict]:
         out += stress_figures(pd.read_csv(results / "msg/stress.csv"))
     out += size_figures({"bzImage": results / "kernel/bzImage",
                          "boot image (initramfs)": results / "images/initramfs.cpio.gz"})
+    names = [f["figure"] for f in out]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # e.g. rounds > 1: one figure per name, or the comparison is ambiguous
+        raise RegressError(f"{results}: figures measured more than once: {', '.join(twice)} "
+                           "(a regress configuration runs 1 round and 1 stress run)")
     return out

@@ -43,7 +43,15 @@ int kmsg_send_epoch_tagged(unsigned int dest, u16 type, void *data, u32 len);
 void kmsg_probe(unsigned int a, unsigned int b, unsigned int peer, int *read, int *write);
 void kmsg_hold_rx(unsigned int peer, bool hold);
 /* test_slowdown.c: popcorn.test_spin_per_msg, for the regression tests. */
-void kmsg_test_spin(void);
+extern unsigned int kmsg_test_spin_turns;
+
+static inline void kmsg_test_spin(void)
+{
+	unsigned int i, turns = READ_ONCE(kmsg_test_spin_turns);
+
+	for (i = 0; i < turns; i++)
+		barrier();	/* keeps every turn: the count is the cost */
+}
 #else
 static inline void kmsg_test_spin(void) { }
 #endif
