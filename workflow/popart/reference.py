@@ -47,7 +47,8 @@ def save_reference(results: Path, out: Path, facts: dict) -> list[str]:
     for name in kept_facts:
         shutil.copy2(results / name, out / "facts" / name.replace("/", "_"))
     atomic_write_json(out / "machine.json", facts)
-    rows = "\n".join(f"| {k} | {v} |" for k, v in facts.items())
+    rows = "\n".join(f"| {k} | {', '.join(v) if isinstance(v, list) else v} |"
+                     for k, v in facts.items())
     index = "\n".join([*(f"- [{p.stem}](tables/{p.stem}.md)" for p in tables),
                        *(f"- [{n}](facts/{n.replace('/', '_')})" for n in kept_facts)])
     atomic_write_text(out / "README.md", (
