@@ -141,7 +141,8 @@ def test_a_changed_plot_module_redraws_plots_and_reruns_no_measurement(tmp_path)
     rules = {job["rule"] for job in plan()}
     assert {"boot_report", "msg_report", "net_report", "migrate_report"} <= rules
     assert rules <= {"boot_report", "multikernel_report", "msg_report", "net_report",
-                     "web_report", "migrate_report", "check_results", "all"}, rules
+                     "web_report", "migrate_report", "reference_beside", "check_results",
+                     "all"}, rules
 
 
 def test_environment_yml_lists_the_pins_of_requirements_txt_inline():
