@@ -45,7 +45,10 @@ def test_a_run_beside_the_reference_pairs_cases_and_keeps_the_unpaired():
                          "p50_ns": 10.0 * b, "run_id": "now"} for b in (8, 64)])
     ref = pd.DataFrame([{"mechanism": "kmsg", "payload_bytes": b, "status": "ok",
                          "p50_ns": 1.0 * b, "run_id": "ref"} for b in (8, 4096)])
-    table = beside(now, ref).set_index("payload_bytes")
+    ref["payload_bytes"] = ref["payload_bytes"].astype(str)  # read as text on one side
+    table = beside(now, ref)
+    table["payload_bytes"] = table["payload_bytes"].astype(int)
+    table = table.set_index("payload_bytes")
     assert list(table.columns) == ["mechanism", "status", "p50_ns", "p50_ns_reference"]
     assert table.loc[8, "p50_ns"] == 80.0 and table.loc[8, "p50_ns_reference"] == 8.0
     assert pd.isna(table.loc[64, "p50_ns_reference"]) and pd.isna(table.loc[4096, "p50_ns"])

@@ -112,6 +112,16 @@ def check_view(page: Chromium, workdir: Path, path: str, view: dict) -> None:
     file = workdir / path
     if file.suffix == ".png":
         assert view["kind"] == "img" and view["width"] > 100 and view["height"] > 100, view
+    elif file.name == "reference.html":  # a section per table the reference has too
+        assert view["kind"] == "iframe", view
+        from popart.reference import case_keys
+        text = file.read_text()
+        for mine in file.parent.glob("*.csv"):
+            df = pd.read_csv(mine)
+            if ((REPO / "reference/run/tables" / mine.name).exists() and len(df)
+                    and (case_keys(df) or "key" in df.columns)):
+                assert f"<h2>{mine.stem}</h2>" in text, (path, mine.name)
+        assert frame_rows(page) > 0, path
     elif file.suffix == ".html":  # a table: as many rows as its CSV beside it
         assert view["kind"] == "iframe", view
         rows = len(pd.read_csv(file.with_suffix(".csv")))

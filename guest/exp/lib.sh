@@ -54,23 +54,30 @@ start_relay() {
 	relay=$!	# killing it ends tee too
 }
 
-# wait_report ID [TENTHS]: until secondary ID's init has run its experiment (its END
-# marker came through the relay; 30 s at most), and says k<ID>_reported=1 or 0 (the
-# host then fails the figures measured beside it). Until then that kernel is still
-# booting beside whatever this one measures: on its own vCPU, which shares the
-# emulator's threads, and under icount (one thread for all vCPUs) its instructions are
-# our time.
-wait_report() {
+# seen ID WORD [TENTHS]: until secondary ID's console says @@POPCORN:WORD (BEGIN: its
+# init started, its root file system is there; END: its experiment is done) through the
+# relay (start_relay), 30 s at most; 1 if it never did.
+seen() {
 	_t=0
-	while ! grep -q "^@@K$1| @@POPCORN:END" /tmp/relay.log 2>/dev/null; do
-		if [ "$_t" -ge "${2:-300}" ]; then
-			kv "k$1_reported" 0
-			return 1
-		fi
+	while ! grep -q "^@@K$1| @@POPCORN:$2" /tmp/relay.log 2>/dev/null; do
+		[ "$_t" -ge "${3:-300}" ] && return 1
 		sleep 0.1
 		_t=$((_t + 1))
 	done
-	kv "k$1_reported" 1
+}
+
+# wait_report ID: until secondary ID's init has run its experiment, and says
+# k<ID>_reported=1 or 0 (the host then fails the figures measured beside it). Until
+# then that kernel is still booting beside whatever this one measures: on its own vCPU,
+# which shares the emulator's threads, and under icount (one thread for all vCPUs) its
+# instructions are our time.
+wait_report() {
+	if seen "$1" END; then
+		kv "k$1_reported" 1
+	else
+		kv "k$1_reported" 0
+		return 1
+	fi
 }
 
 # field ID N: field N of kernel ID's line in /proc/popcorn (6: state, 8: heartbeat).

@@ -19,8 +19,7 @@
 # popcorn.migrate_sizes: comma-separated sizes in bytes.
 . /exp/lib.sh
 sizes=$(param popcorn.migrate_sizes | tr ',' ' ')
-popcornctl console &
-relay=$!
+start_relay
 boot_secondary 1 "migrate-away popcorn.stay=1"
 kv boot_1_rc $?
 boot_secondary 2 "migrate-watch"
@@ -39,6 +38,11 @@ wait_up() {
 	awk '$1 != "peer" && $2 == 1' /proc/popcorn_kmsg | wc -l
 }
 kv peers_up "$(wait_up 3)"
+# A heartbeat comes before init: a process cannot move to a kernel whose root file
+# system is not there yet (its files "cannot be opened here").
+for i in 1 2 3; do
+	seen "$i" BEGIN || kv "k${i}_begun" 0
+done
 
 same() { [ "$1" = "$2" ] && echo 1 || echo 0; }
 

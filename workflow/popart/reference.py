@@ -77,9 +77,10 @@ def beside(now: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     figures = [c for c in now.columns if c not in keys and c not in NOT_KEYS
                and c in reference.columns and pd.api.types.is_float_dtype(now[c])]
     status = ["status"] if "status" in now.columns else []
-    ref = reference[keys + figures].drop_duplicates(subset=keys)
-    merged = now[keys + status + figures].merge(ref, on=keys, how="outer",
-                                                suffixes=("", "_reference"))
+    # Keys as text on both sides: "1" and 1 (one APIC ID read as a number) are one case.
+    ref = reference[keys + figures].astype({k: str for k in keys}).drop_duplicates(subset=keys)
+    mine = now[keys + status + figures].astype({k: str for k in keys})
+    merged = mine.merge(ref, on=keys, how="outer", suffixes=("", "_reference"))
     return merged[keys + status + [c for f in figures for c in (f, f"{f}_reference")]]
 
 
