@@ -195,6 +195,27 @@ def reference_exists():
     return (REFERENCE / "machine.json").is_file()
 
 
+# Each experiment's tables (tables/<stem>.csv, from its report and facts rules).
+TABLES = {
+    "boot": ["boot"],
+    "multikernel": ["multikernel", "partition"],
+    "msg": ["msg_latency", "msg_ratio", "msg_throughput", "msg_copy_ratio", "msg_ring_host",
+            "msg_stress"],
+    "net": ["net", "net_ratio", "net_link"],
+    "web": ["web", "web_ratio", "net_link"],
+    "soak": ["soak"],
+    "migrate": ["migrate", "migrate_ratio"],
+}
+
+
+def table_csvs():
+    """Every table this configuration writes, as CSV (the reference page's inputs)."""
+    experiments = config["experiments"]
+    stems = ["failures", "kernel", "accel"]
+    stems += [s for name, names in TABLES.items() if experiments[name]["enabled"] for s in names]
+    return [res(f"tables/{stem}.csv") for stem in dict.fromkeys(stems)]
+
+
 def measured_outputs():
     outputs = [res("tables/failures.csv")]
     if config["experiments"]["boot"]["enabled"]:

@@ -241,7 +241,7 @@ rule migrate_report:
 # This run's tables beside the committed reference run's (reference/run, make reference).
 rule reference_beside:
     input:
-        tables=[p for p in measured_outputs() if p.endswith(".csv") and "/tables/" in p],
+        tables=table_csvs(),
         reference=str(REFERENCE / "machine.json"),
         code=popart_code("reference-beside"),
     output:
