@@ -25,6 +25,11 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
 
 
+def utc_now() -> str:
+    """Now, as every origin records it (ISO 8601, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def run_id() -> str:
     return os.environ.get(RUN_ID_ENV) or "outside-snakemake"
 

@@ -10,7 +10,7 @@ import pandas as pd
 from .errors import PopartError
 from .fsutil import atomic_write_json, atomic_write_text, read_json
 from .provenance import COLUMNS as PROVENANCE
-from .tables import html_page
+from .tables import frame_html, html_page
 
 # The facts files of a run (JSON, not tables), kept beside the tables.
 FACTS = ("accel.json", "kernel/kernel.json", "boot/partition.json", "msg/stress.json",
@@ -20,12 +20,12 @@ NOT_KEYS = {*PROVENANCE, "status", "reason", "samples", "host_cores", "accel", "
 
 
 def machine_facts(results: Path, origin: dict) -> dict:
-    """The machine and run the reference tables come from."""
+    """The machine and run the reference tables come from: origin (commit, run ids,
+    provenance.facts) and the host's cores, the accelerator and the kernel's release."""
     accel = read_json(results / "accel.json")
-    kernel = read_json(results / "kernel/kernel.json")
     return {**origin, "host_cores": os.cpu_count(), "accel": accel["accel"],
-            "accel_reason": accel.get("reason", ""), "kernel_build": kernel["identity"],
-            "kernel_release": kernel["kernel_release"]}
+            "accel_reason": accel.get("reason", ""),
+            "kernel_release": read_json(results / "kernel/kernel.json")["kernel_release"]}
 
 
 def save_reference(results: Path, out: Path, facts: dict) -> list[str]:
@@ -94,9 +94,7 @@ def beside_page(tables: list[Path], reference: Path, facts: dict) -> str:
         now, ref = pd.read_csv(mine), pd.read_csv(ref_csv)
         if not len(now) or not (case_keys(now) or "key" in now.columns):
             continue
-        table = beside(now, ref).to_html(index=False, na_rep="", border=0,
-                                         float_format=lambda v: f"{v:.4g}")
-        sections.append(f"<h2>{ref_csv.stem}</h2>\n{table}")
+        sections.append(f"<h2>{ref_csv.stem}</h2>\n{frame_html(beside(now, ref))}")
     where = ", ".join(f"{k} {facts.get(k)}" for k in ("host_cpu", "host_cores",
                                                         "qemu_version", "accel", "date"))
     intro = (f"<p>Reference: {where} (reference/run/machine.json). Columns ending in "

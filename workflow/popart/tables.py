@@ -47,11 +47,16 @@ th, td {{ text-align: left; padding: 2px 10px 2px 4px; border-bottom: 1px solid 
 """
 
 
+def frame_html(df: pd.DataFrame, digits: int = 4) -> str:
+    """A table's rows as HTML for a report page: empty cells for missing values, numbers
+    to `digits` significant digits."""
+    return df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.{digits}g}",
+                      border=0, classes="rows", escape=True)
+
+
 def table_html(df: pd.DataFrame, title: str) -> str:
     """The table as a page, with its number of rows."""
-    body = (df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
-                       border=0, classes="rows", escape=True) if len(df) else
-            "<p>(no rows)</p>")
+    body = frame_html(df) if len(df) else "<p>(no rows)</p>"
     return html_page(title, f"<p>{len(df)} rows</p>\n{body}")
 
 

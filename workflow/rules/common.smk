@@ -18,11 +18,17 @@ from popart.provenance import RUN_ID_ENV, new_run_id
 # parse of this file): paired rows of one run share it.
 os.environ.setdefault(RUN_ID_ENV, new_run_id())
 
+
+def stop_dag(message):
+    """Ends the run before any work with one E: line (not Snakemake's traceback)."""
+    print(f"E: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 try:
     validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 except PopartError as e:
-    print(f"E: {e}", file=sys.stderr)
-    sys.exit(1)
+    stop_dag(e)
 
 POPART = f"{sys.executable} -m popart"
 # Every output of this configuration lives under its results_dir.
@@ -85,8 +91,7 @@ def host_file(path, package=None):
         try:
             return require(path, package)
         except PopartError as e:
-            print(f"E: {e}", file=sys.stderr)
-            sys.exit(1)
+            stop_dag(e)
 
     return input_function
 

@@ -23,8 +23,7 @@ def baseline_file(wildcards):
     """The committed baseline; a missing one stops the run in one line, never passes."""
     path = REPO / config["regress"]["baseline"]
     if not path.is_file():
-        print(f"E: regress: no baseline at {path} (make baseline writes it)", file=sys.stderr)
-        sys.exit(1)
+        stop_dag(f"regress: no baseline at {path} (make baseline writes it)")
     return str(path)
 
 

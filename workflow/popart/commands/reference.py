@@ -6,21 +6,17 @@ from .. import log
 
 
 def reference_save(a: argparse.Namespace) -> None:
-    import socket
-    import time
-
     import pandas as pd
 
-    from ..provenance import host_cpu, qemu_version
+    from ..provenance import facts, utc_now
     from ..reference import machine_facts, save_reference
     from ..regress.origin import commit
     results = Path(a.results)
     run_ids = sorted({r for csv in (results / "tables").glob("*.csv")
                       for r in pd.read_csv(csv).get("run_id", pd.Series(dtype=str)).dropna()})
-    origin = {"commit": commit(Path(a.repo)), "run_ids": run_ids,
-              "host": socket.gethostname(), "host_cpu": host_cpu(),
-              "qemu_version": qemu_version(a.qemu_binary),
-              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    where = facts(a.qemu_binary, results / "kernel/bzImage")
+    del where["run_id"]  # this command's own; the tables' are run_ids
+    origin = {"commit": commit(Path(a.repo)), "run_ids": run_ids, **where, "date": utc_now()}
     names = save_reference(results, Path(a.out), machine_facts(results, origin))
     log.info(f"reference: {len(names)} tables of {results} in {a.out}")
 

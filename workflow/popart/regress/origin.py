@@ -5,7 +5,6 @@ figures come from it (kvm, hw)."""
 import hashlib
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -65,11 +64,7 @@ def run_origin(results: Path, qemu: dict, experiments: dict, repo: Path,
             **measured_on(results), "kernel_release": kernel["kernel_release"],
             "bzimage_sha256": kernel["bzimage_sha256"], "qemu_machine": qemu["machine"],
             "qemu_cpu": qemu["cpu"], "accel": accel, "timebase": timebase(qemu, accel),
-            "workload": workload(experiments), "date": utc_now()}
-
-
-def utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            "workload": workload(experiments), "date": provenance.utc_now()}
 
 
 def check_comparable(baseline: dict, now: dict, where: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..fsutil import atomic_write_text
-from ..tables import html_page, write_table
+from ..tables import frame_html, html_page, write_table
 
 ORIGIN_ROWS = ("commit", "kernel_build", "kernel_release", "qemu_version", "qemu_machine",
                "qemu_cpu", "accel", "timebase", "host", "host_cpu", "date")
@@ -18,15 +18,17 @@ def origin_table(origins: dict[str, dict]) -> pd.DataFrame:
                          for key in ORIGIN_ROWS])
 
 
+def dated(baseline_origin: dict) -> dict:
+    """A baseline's origin with its runs' dates as one date row."""
+    return {**baseline_origin, "date": ", ".join(baseline_origin["dates"])}
+
+
 def write_regress_table(table: pd.DataFrame, baseline: dict, now: dict, stem: Path) -> None:
-    origins = origin_table({"baseline": {**baseline["origin"],
-                                         "date": ", ".join(baseline["origin"]["dates"])},
-                            "this run": now})
+    origins = origin_table({"baseline": dated(baseline["origin"]), "this run": now})
     verdicts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
     body = (f"<p>{len(table)} figures: {html.escape(verdicts)}. {html.escape(baseline['rule'])}"
-            f".</p>\n" + table.to_html(index=False, na_rep="", border=0,
-                                       float_format=lambda v: f"{v:.6g}")
-            + "\n<h2>What produced them</h2>\n" + origins.to_html(index=False, border=0))
+            f".</p>\n" + frame_html(table, digits=6)
+            + "\n<h2>What produced them</h2>\n" + frame_html(origins))
     write_table(table, stem, html_page("Regression: this run against the baseline", body))
 
 
@@ -38,7 +40,6 @@ def write_baseline_markdown(baseline: dict, path: Path) -> None:
     lines = ["# Regression baseline", "",
              f"Written by `make baseline` from {len(origin['runs'])} runs of one commit. "
              f"{baseline['rule']}.", "",
-             origin_table({"baseline": {**origin, "date": ", ".join(origin["dates"])}})
-             .to_markdown(index=False), "",
+             origin_table({"baseline": dated(origin)}).to_markdown(index=False), "",
              figures.to_markdown(index=False, floatfmt=".6g"), ""]
     atomic_write_text(path, "\n".join(lines))
