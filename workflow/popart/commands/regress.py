@@ -49,8 +49,9 @@ def regress_compare(a: argparse.Namespace) -> None:
     from ..regress.report import write_regress_table
     baseline, now = _read(a.baseline, "baseline"), _read(a.figures, "run's figures")
     check_comparable(baseline["origin"], now["origin"], f"the baseline {a.baseline}")
-    write_regress_table(compare(baseline, now["figures"]), baseline, now["origin"],
-                        Path(a.table))
+    table = compare(baseline, now["figures"])
+    table.insert(table.columns.get_loc("timebase"), "accel", now["origin"]["accel"])
+    write_regress_table(table, baseline, now["origin"], Path(a.table))
 
 
 def regress_check(a: argparse.Namespace) -> None:
