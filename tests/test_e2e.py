@@ -348,6 +348,7 @@ def hardening_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
     allowed, and three 96 MiB slots for secondaries."""
     return guest_script_run(tmp_path_factory, boot_run, "hardening",
                             "memmap=288M$0x40000000 memmap=192K$0x20000 nokaslr popcorn.mib=96 "
+                            "popcorn.base=0x40000000 "
                             f"popcorn.restarts={RESTARTS}", vcpus=6, mem_mib=1536)
 
 
@@ -452,8 +453,8 @@ def migration_run(tmp_path_factory, boot_run) -> tuple[Path, "RunStatus"]:
     """guest/exp/migrate-check.sh: a primary and three 128 MiB secondaries, one CPU each."""
     return guest_script_run(tmp_path_factory, boot_run, "migrate-check",
                             "maxcpus=1 memmap=384M$0x40000000 memmap=192K$0x20000 nokaslr "
-                            "no_ipi_broadcast=1 popcorn.mib=128 popcorn.cpus=1 "
-                            "popcorn.migrate_sizes=16,1048576", vcpus=4, mem_mib=1536)
+                            "no_ipi_broadcast=1 popcorn.mib=128 popcorn.cpus=1 popcorn.base=0x40000000 "
+                            "popcorn.apics=1:2:3 popcorn.migrate_sizes=16,1048576", vcpus=4, mem_mib=1536)
 
 
 @pytest.mark.parametrize("size", ["16", "1048576"])
@@ -831,3 +832,17 @@ def test_a_client_outside_gets_a_page_only_the_secondary_can_have_made(
     assert len(nonce) == 32 and load["rows"][0]["nonce"] == nonce
     assert status.values["host_done"] == "0" and int(
         status.values["pcn1_stats"].split()[0].split("=")[1]) > 0
+
+
+def test_the_planners_model_of_qemus_map_is_the_map_a_real_boot_gets(boot_run):
+    """popart.partition.qemu_memmap against /proc/iomem's System RAM of a real boot: every
+    range the kernel calls RAM is usable in the model, and the RAM from 1 MiB, where the
+    partitions are planned, ends where the model says."""
+    from popart.partition import MIB, qemu_memmap
+    status = json.loads((boot_run / "results/boot/run1/status.json").read_text())
+    ram = [tuple(int(x, 16) for x in r.split("-"))
+           for r in status["values"]["system_ram"].split(";") if r]
+    model = [r for r in qemu_memmap(256) if r.kind == "usable"]
+    assert ram and all(any(m.start <= a and b < m.end for m in model) for a, b in ram), ram
+    high = [b + 1 for a, b in ram if a == MIB]
+    assert high == [m.end for m in model if m.start == MIB]

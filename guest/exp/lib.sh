@@ -19,23 +19,26 @@ uptime() { cut -d' ' -f1 /proc/uptime; }
 SECONDARY_CMDLINE="console=hvc0 rdinit=/init popcorn_migrate.enable=1"
 SECONDARY_CMDLINE="$SECONDARY_CMDLINE $(param popcorn.secondary_append | tr ',' ' ')"
 
-# boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on its popcorn.cpus
-# CPUs (APIC IDs in order after the primary's), its popcorn.mib MiB of the block reserved
-# at 1 GiB, and its 64 KiB low window from 0x20000 up (the multikernel experiment's
-# layout), with /boot/secondary.cpio.gz or INITRD.
+# boot_secondary ID "EXPERIMENT [ARGS]" [INITRD]: boots secondary ID on the CPUs the
+# host's plan gave it (popcorn.apics: APIC IDs, one group per secondary, groups split by
+# ':'), its popcorn.mib MiB of the block reserved at popcorn.base, and its 64 KiB low
+# window from 0x20000 up (popart/partition.py), with /boot/secondary.cpio.gz or INITRD.
 boot_secondary() {
-	_cpus=$(param popcorn.cpus)
-	_apics=$(seq -s, $((($1 - 1) * _cpus + 1)) $(($1 * _cpus)))
-	boot_in_slot "$1" "$_apics" "$SECONDARY_CMDLINE popcorn.exp=$2" \
+	boot_in_slot "$1" "$(apics_of "$1")" "$SECONDARY_CMDLINE popcorn.exp=$2" \
 		--initrd "${3:-/boot/secondary.cpio.gz}"
 }
 
+# apics_of ID: secondary ID's APIC IDs in the host's plan, comma-separated.
+apics_of() {
+	param popcorn.apics | cut -d: -f"$1"
+}
+
 # boot_in_slot ID APIC_IDS CMDLINE [POPCORNCTL OPTIONS]: boots a secondary on those
-# APIC IDs in slot ID of the layout above (popcorn.mib MiB from 1 GiB, 64 KiB low
+# APIC IDs in slot ID of the plan (popcorn.mib MiB from popcorn.base, 64 KiB low
 # windows from 0x20000); later options override the image paths.
 boot_in_slot() {
 	_mib=$(param popcorn.mib)
-	_start=$(printf '0x%x' $((0x40000000 + ($1 - 1) * _mib * 1048576)))
+	_start=$(printf '0x%x' $(($(param popcorn.base) + ($1 - 1) * _mib * 1048576)))
 	_low=$(printf '0x%x' $((0x20000 + ($1 - 1) * 0x10000)))
 	_apics=$2
 	_cmdline=$3

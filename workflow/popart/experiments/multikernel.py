@@ -4,16 +4,14 @@ reports alone (never from the configuration)."""
 from pathlib import Path
 
 from ..console import boots, parse_console
+from .. import partition
 from ..errors import ConfigError
 from ..fsutil import read_json
+from ..partition import PRIMARY_MIB, Request, qemu_cpus, qemu_memmap
 from ..machines import machine, timeouts
 from ..targets.qemu import Machine, QemuTarget, RunStatus
 from . import PROVENANCE, reported_number, run_columns
 
-PARTITION_BASE = 0x40000000   # the primary keeps the first GiB
-PRIMARY_MIB = 1024
-LOW_WINDOW_BASE = 0x20000
-LOW_WINDOWS = 7               # 64 KiB windows from 0x20000, below the primary's trampoline
 FIRMWARE_MIB = 16             # RAM above the partitions: the firmware keeps its ACPI
                               # tables at the top of low RAM, and those are never lent
 TOP_MIB = 3072                # partitions stay below the PCI hole (and 4 GiB)
@@ -22,28 +20,30 @@ COLUMNS = ["accel", "timebase", "status", "reason", "kernel_id", "role", "apic_i
            *PROVENANCE]
 
 
+def request(mk: dict) -> Request:
+    return Request(mk["secondaries"], mk["mem_mib_per_secondary"], mk["cpus_per_secondary"])
+
+
 def layout(mk: dict) -> dict:
-    """vCPUs, memory and the primary's extra command line for K secondaries."""
+    """vCPUs, memory and the primary's extra command line for K secondaries on a QEMU
+    machine: the partition planned on that machine's model (popart.partition)."""
     k, mib, cpus = mk["secondaries"], mk["mem_mib_per_secondary"], mk["cpus_per_secondary"]
-    if k > LOW_WINDOWS:
-        raise ConfigError(f"experiments.multikernel.secondaries: at most {LOW_WINDOWS} "
-                          "(low-memory windows below the primary's trampoline)")
     if mk.get("panic_kernel") is not None and mk["panic_kernel"] > k:
         raise ConfigError(f"experiments.multikernel.panic_kernel: {mk['panic_kernel']} is not "
                           f"one of the {k} secondaries")
     if PRIMARY_MIB + k * mib + FIRMWARE_MIB > TOP_MIB:
         raise ConfigError(f"experiments.multikernel: {k} x {mib} MiB does not fit below "
                           f"{TOP_MIB} MiB; use fewer or smaller secondaries")
-    return {
-        "vcpus": 1 + k * cpus,
-        "mem_mib": PRIMARY_MIB + k * mib + FIRMWARE_MIB,
-        # The partitions and the secondaries' low windows are not the primary's RAM.
-        "append": (f"maxcpus=1 memmap={k * mib}M${PARTITION_BASE:#x} "
-                   f"memmap={k * 64}K${LOW_WINDOW_BASE:#x} nokaslr no_ipi_broadcast=1 "
-                   f"popcorn.k={k} popcorn.mib={mib} popcorn.cpus={cpus}"
-                   + (f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")
-                   + (" popcorn.serial=1" if mk.get("boot_order") == "serial" else "")),
-    }
+    vcpus, mem_mib = 1 + k * cpus, PRIMARY_MIB + k * mib + FIRMWARE_MIB
+    plan = partition.plan(request(mk), qemu_cpus(vcpus), qemu_memmap(mem_mib))
+    return {"vcpus": vcpus, "mem_mib": mem_mib, "plan": plan,
+            "append": plan.kernel_params() + extra_params(mk)}
+
+
+def extra_params(mk: dict) -> str:
+    """What the multikernel experiment adds to a plan's command line."""
+    return ((f" popcorn.panic={mk['panic_kernel']}" if mk.get("panic_kernel") else "")
+            + (" popcorn.serial=1" if mk.get("boot_order") == "serial" else ""))
 
 
 def multikernel_machine(config: dict, kernel: Path, initrd: Path, accel: str,
