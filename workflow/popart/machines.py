@@ -1,6 +1,7 @@
 """Turns the validated config into the Machine and Timeouts a target boots."""
 from pathlib import Path
 
+from .partition import Plan
 from .targets.qemu import Machine, Timeouts
 
 BASE_CMDLINE = "console=ttyS0,115200 panic=-1 rdinit=/init popcorn_migrate.enable=1"
@@ -20,12 +21,14 @@ def primary_append(qemu: dict) -> str:
 
 
 def machine(qemu: dict, kernel: Path, initrd: Path, accel: str, experiment: str,
-            vcpus: int, mem_mib: int) -> Machine:
+            vcpus: int, mem_mib: int, plan: Plan | None = None) -> Machine:
+    """plan: the partition planned on QEMU's model, whose kernel parameters are in
+    qemu["append"]; the hardware target plans again from its machine's facts."""
     return Machine(kernel=kernel, initrd=initrd,
                    cmdline=kernel_cmdline(experiment, primary_append(qemu)),
                    vcpus=vcpus, mem_mib=mem_mib, accel=accel,
                    icount=qemu["icount"] if accel == "tcg" else None,
-                   machine=qemu["machine"], cpu=qemu["cpu"])
+                   machine=qemu["machine"], cpu=qemu["cpu"], plan=plan)
 
 
 def timeouts(qemu: dict) -> Timeouts:

@@ -51,7 +51,8 @@ def migrate_machine(config: dict, kernel: Path, initrd: Path, accel: str) -> Mac
     extra = (f"{plan['append']} popcorn.migrate_sizes={','.join(map(str, migrate['sizes']))} "
              f"popcorn.migrate_reps={migrate['repetitions']}")
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = machine(qemu, kernel, initrd, accel, "migrate", plan["vcpus"], plan["mem_mib"])
+    m = machine(qemu, kernel, initrd, accel, "migrate", plan["vcpus"], plan["mem_mib"],
+                plan["plan"])
     return replace(m, icount=None)  # wall time: see the module's docstring
 
 

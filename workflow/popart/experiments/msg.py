@@ -64,7 +64,8 @@ def msg_machine(config: dict, kernel: Path, initrd: Path, accel: str, system: st
     extra = common if system == "smp" else f"{plan['append']} {common}"
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
     experiment = {"kmsg": "msg", "smp": "msg-smp", "stress": "msg-stress"}[system]
-    m = machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"])
+    m = machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"],
+                None if system == "smp" else plan["plan"])
     if system == "stress" or msg.get("timebase", "wall") == "wall":
         return replace(m, icount=None)  # wall time: see the module's docstring
     return m  # timebase icount (config.py allows it only for blocking work)

@@ -50,7 +50,8 @@ def multikernel_machine(config: dict, kernel: Path, initrd: Path, accel: str,
                         experiment: str = "multikernel") -> Machine:
     plan = layout(config["experiments"]["multikernel"])
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {plan['append']}"}
-    return machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"])
+    return machine(qemu, kernel, initrd, accel, experiment, plan["vcpus"], plan["mem_mib"],
+                   plan["plan"])
 
 
 def run_multikernel(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,

@@ -27,7 +27,8 @@ def run_soak(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
                    "cpus_per_secondary": 1})
     extra = f"{plan['append']} popcorn.soak={soak['mib'] << 20} popcorn.soak_mbit={soak['mbit']}"
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = replace(machine(qemu, kernel, initrd, accel, "soak", plan["vcpus"], plan["mem_mib"]),
+    m = replace(machine(qemu, kernel, initrd, accel, "soak", plan["vcpus"], plan["mem_mib"],
+                        plan["plan"]),
                 icount=None)
     return target.run(m, timeouts(config["qemu"]), run_dir)
 

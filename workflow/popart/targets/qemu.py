@@ -24,6 +24,7 @@ from ..errors import TargetError
 from ..fsutil import atomic_write_json
 from ..hostload import HostLoad
 from ..hosttools import require
+from ..partition import Plan
 from ..provenance import facts
 from .trace import TraceWindows
 
@@ -55,6 +56,7 @@ class Machine:
     tap: str = "tap0"
     mac: str = "52:54:00:12:34:56"
     launcher: tuple[str, ...] = ()  # runs QEMU, e.g. in the test bed's network namespace
+    plan: Plan | None = None    # the partition whose kernel parameters are in cmdline
 
     @property
     def timebase(self) -> str:
