@@ -8,6 +8,11 @@
  * markers on the console, and restarts the machine, which ends QEMU (it runs with
  * -no-reboot). It never returns: an init that exits would panic the kernel, which the
  * host would then report as a panic.
+ *
+ * On the hardware target (popcorn.hw=1) there is no console the host reads: init first
+ * runs /exp/hw-up.sh (the machine's NIC and an SSH server), copies everything it and the
+ * experiment print into /tmp/console.log as well, and after the experiment waits for
+ * the host, which fetches that log over SSH and then reboots the machine.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,13 +85,11 @@ static void experiment_name(char *name, size_t size)
 		snprintf(name, size, "invalid");
 }
 
-static int run_experiment(const char *name)
+static int run_script(const char *script)
 {
-	char script[EXP_NAME_MAX + 16];
 	int status;
 	pid_t pid;
 
-	snprintf(script, sizeof(script), "/exp/%s.sh", name);
 	if (access(script, R_OK)) {
 		printf(MARK "WARN no experiment script %s\n", script);
 		return 127;
@@ -106,6 +109,45 @@ static int run_experiment(const char *name)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static int run_experiment(const char *name)
+{
+	char script[EXP_NAME_MAX + 16];
+
+	snprintf(script, sizeof(script), "/exp/%s.sh", name);
+	return run_script(script);
+}
+
+/* From here on, stdout and stderr go to the console and to LOG (busybox tee). */
+static void copy_output_to(const char *log)
+{
+	int fds[2];
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fds)) {
+		printf(MARK "WARN pipe for %s: %s\n", log, strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/tee", "tee", "-a", log, (char *)NULL);
+		_exit(126);
+	}
+	if (pid < 0) {
+		printf(MARK "WARN fork for %s: %s\n", log, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	dup2(fds[1], 1);
+	dup2(fds[1], 2);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	char name[EXP_NAME_MAX];
@@ -122,13 +164,22 @@ int main(void)
 
 	read_cmdline();
 	experiment_name(name, sizeof(name));
+	if (has_word("popcorn.hw=1")) {
+		copy_output_to("/tmp/console.log");
+		rc = run_script("/exp/hw-up.sh");
+		if (rc)
+			printf(MARK "WARN hw-up.sh exited with %d\n", rc);
+	}
 	printf(MARK "BEGIN exp=%s\n", name);
 	printf(MARK "KV init_uptime_s=%ld.%06ld\n", (long)boot.tv_sec, boot.tv_nsec / 1000);
 	rc = run_experiment(name);
 	printf(MARK "END exp=%s rc=%d\n", name, rc);
 	fflush(stdout);
-	/* popcorn.stay=1: keep this kernel running (a secondary others are tested beside). */
-	while (has_word("popcorn.stay=1"))
+	/*
+	 * popcorn.stay=1: keep this kernel running (a secondary others are tested beside);
+	 * popcorn.hw=1: until the host has fetched the results and reboots the machine.
+	 */
+	while (has_word("popcorn.stay=1") || has_word("popcorn.hw=1"))
 		pause();
 	sync();
 	reboot(RB_AUTOBOOT);

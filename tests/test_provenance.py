@@ -70,10 +70,12 @@ def test_provenance_of_a_run(tmp_path, monkeypatch):
     assert facts["run_id"] == "20261202T030000Z-abc123"
     assert facts["kernel_build"] == "0123456789abcdef" and facts["host"]
     assert facts["qemu_version"][0].isdigit() and facts["host_cpu"]
+    assert facts["target"] == "qemu"
     assert provenance.facts(None, None)["qemu_version"] == provenance.NOT_QEMU
     monkeypatch.delenv(provenance.RUN_ID_ENV)
     assert provenance.run_id() == "outside-snakemake"
-    assert provenance.row_facts({"host": "h"}) == {"run_id": "unknown", "host": "h",
+    assert provenance.row_facts({"host": "h"}) == {"target": "unknown", "run_id": "unknown",
+                                                   "host": "h",
                                                    "host_cpu": "unknown",
                                                    "qemu_version": "unknown",
                                                    "kernel_build": "unknown"}

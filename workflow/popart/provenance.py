@@ -16,7 +16,8 @@ from pathlib import Path
 from .fsutil import read_json
 
 RUN_ID_ENV = "POPART_RUN_ID"
-COLUMNS = ["run_id", "host", "host_cpu", "qemu_version", "kernel_build"]
+# target: qemu, or hardware (a machine over SSH: its host and host_cpu are the machine's).
+COLUMNS = ["target", "run_id", "host", "host_cpu", "qemu_version", "kernel_build"]
 NOT_QEMU = "none (host build)"
 
 
@@ -66,7 +67,8 @@ def kernel_build(kernel: Path) -> str:
 
 
 def facts(qemu_binary: str | None, kernel: Path | None) -> dict[str, str]:
-    return {"run_id": run_id(), "host": socket.gethostname(), "host_cpu": host_cpu(),
+    """This host's facts; a QEMU run's target is qemu, a host build's none."""
+    return {"target": "qemu" if qemu_binary else "none (host build)", "run_id": run_id(), "host": socket.gethostname(), "host_cpu": host_cpu(),
             "qemu_version": qemu_version(qemu_binary) if qemu_binary else NOT_QEMU,
             "kernel_build": kernel_build(kernel) if kernel else NOT_QEMU}
 

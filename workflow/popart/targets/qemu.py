@@ -86,6 +86,7 @@ class RunStatus:
     traces: dict[str, dict[str, int]] = field(default_factory=dict)  # window -> event counts
     argv: list[str] = field(default_factory=list)
     # What produced it (provenance.COLUMNS) and what else the host did meanwhile (hostload).
+    target: str = ""
     run_id: str = ""
     host: str = ""
     host_cpu: str = ""
