@@ -7,7 +7,7 @@ CORES ?= all
 SNAKEMAKE := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/workflow
 
-.PHONY: setup debian-packages run report shell test test-needs-root test-packages regress \
+.PHONY: setup debian-packages run report shell plan test test-needs-root test-packages regress \
 	baseline reference clean
 
 setup: debian-packages $(VENV)/.installed
@@ -41,6 +41,11 @@ report: setup
 shell: setup
 	$(SNAKEMAKE) --cores $(CORES) interactive_command $(CONFIGFILE)
 	sh $(RESULTS)/interactive.sh
+
+# Target hardware (README "A real machine"): connects, reads the machine's facts and
+# prints the partition each experiment would get; nothing on the machine changes.
+plan: setup
+	$(SNAKEMAKE) --cores $(CORES) plan $(CONFIGFILE)
 
 # The regression path (README "Regression runs"): the regress configuration's figures
 # against reference/regress/baseline.json, then its report. Not zero when a figure is

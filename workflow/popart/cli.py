@@ -13,7 +13,7 @@ import sys
 from . import log
 from .errors import PopartError
 
-TARGET_COMMANDS = {"accel", "boot-run", "multikernel-run", "msg-run", "msg-rounds", "net-link",
+TARGET_COMMANDS = {"accel", "plan", "boot-run", "multikernel-run", "msg-run", "msg-rounds", "net-link",
                    "net-rounds", "web-rounds", "soak-run", "migrate-run"}
 
 
@@ -35,7 +35,8 @@ def parser() -> argparse.ArgumentParser:
     command("initramfs", "build.initramfs", ("--kernel-info", req), ("--kernel", req),
             ("--guest", req), ("--out", req))
     command("accel", "run.accel", ("--qemu", req), ("--kernel", req), ("--initrd", req),
-            ("--probe-dir", req), ("--out", req), qemu_binary)
+            ("--probe-dir", req), ("--out", req), ("--hardware", {"default": ""}), qemu_binary)
+    command("plan", "run.plan", ("--config", req), ("--kernel", req))
     command("boot-run", "run.boot_run", ("--config", req), ("--kernel", req), ("--initrd", req),
             ("--accel", req), ("--run-dir", req), qemu_binary)
     command("multikernel-run", "run.multikernel_run", ("--config", req), ("--kernel", req),

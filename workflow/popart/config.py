@@ -69,6 +69,7 @@ def validate_config(config: dict, schema_path: Path | str) -> dict:
 
 def _check_combinations(config: dict) -> None:
     """Rules that span keys, which the schema cannot say in one line."""
+    _check_target(config)
     qemu = config["qemu"]
     if qemu["icount"] is not None and qemu["accel"] == "kvm":
         raise ConfigError("qemu.icount: needs qemu.accel tcg or auto (KVM has no icount)")
@@ -89,6 +90,25 @@ def _check_combinations(config: dict) -> None:
     if migrate["enabled"]:
         from .experiments.migrate import partition_mib
         partition_mib(migrate)  # a size the partition cannot hold: refused before any boot
+
+
+def _check_target(config: dict) -> None:
+    if config.get("target") != "hardware":
+        return
+    if "hardware" not in config:
+        raise ConfigError("hardware: target hardware needs a hardware section (address, "
+                          "ssh_key, known_hosts)")
+    hw = config["hardware"]
+    for key in ("ssh_key", "known_hosts"):
+        if not Path(hw[key]).expanduser().is_file():
+            raise ConfigError(f"hardware.{key}: {hw[key]}: no such file")
+    # The machine's own NIC and storage drivers join the one kernel every run boots.
+    fragments = config["kernel"]["fragments"]
+    fragments += [f for f in hw["kernel_fragments"] if f not in fragments]
+    for experiment in ("net", "web"):
+        if config["experiments"][experiment]["enabled"]:
+            raise ConfigError(f"experiments.{experiment}.enabled: not on target hardware yet "
+                              "(its client would be this host over the machine's NIC)")
 
 
 def load_config(path: Path | str, schema_path: Path | str) -> dict:

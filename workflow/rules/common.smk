@@ -113,13 +113,21 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
+def hardware_json():
+    """The hardware section for target hardware; empty for QEMU."""
+    return as_json(config["hardware"]) if config["target"] == "hardware" else ""
+
+
 def run_config(experiment, network=False):
     """What a run command gets as --config: qemu, its experiment's section and, for the
     test-bed experiments, network (also each run's rerun trigger)."""
     section = {
+        "target": config["target"],
         "qemu": config["qemu"],
         "experiments": {experiment: config["experiments"][experiment]},
     }
+    if config["target"] == "hardware":
+        section["hardware"] = config["hardware"]
     if network:
         section["network"] = config["network"]
     return as_json(section)

@@ -17,6 +17,7 @@ rule accel:
         res("accel.json"),
     params:
         qemu=as_json(config["qemu"]),
+        hardware=hardware_json(),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -25,7 +26,18 @@ rule accel:
     shell:
         "{POPART} accel --qemu {params.qemu:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --probe-dir {RESULTS}/accel-probe --out {output}"
-        " 2>&1 | tee {log}"
+        " --hardware {params.hardware:q} 2>&1 | tee {log}"
+
+
+# make plan: the machine's facts and each experiment's partition on it; changes nothing.
+rule plan:
+    input:
+        kernel=res("kernel/bzImage"),
+        code=popart_code("plan"),
+    params:
+        config=as_json(config),
+    shell:
+        "{POPART} plan --config {params.config:q} --kernel {input.kernel}"
 
 
 rule boot_run:

@@ -9,19 +9,58 @@ from ..paths import REPO
 
 
 def accel(a: argparse.Namespace) -> None:
+    """QEMU: KVM if it works, else TCG. Hardware: what the machine is (its facts, saved
+    beside accel.json), or the refusal that names what it cannot do."""
+    if a.hardware:
+        from ..targets.hardware import HardwareTarget
+        target = HardwareTarget(json.loads(a.hardware))
+        facts = target.read_facts()
+        Path(a.probe_dir).mkdir(parents=True, exist_ok=True)
+        atomic_write_json(Path(a.probe_dir) / "machine-facts.json", facts.as_json())
+        choice = {"accel": target.check(facts, Path(a.kernel)), "target": "hardware",
+                  "reason": f"{a.hardware and json.loads(a.hardware)['address']}: "
+                            f"{facts.sys_vendor or 'unknown vendor'} {facts.product_name}, "
+                            f"{facts.model}, {len(facts.cpus)} CPUs, kernel {facts.release}"}
+        atomic_write_json(a.out, choice)
+        return
     from ..accel import resolve_accel
     from ..targets.qemu import QemuTarget
     choice = resolve_accel(json.loads(a.qemu), Path(a.kernel), Path(a.initrd),
                            Path(a.probe_dir), QemuTarget(a.qemu_binary))
-    atomic_write_json(a.out, choice)
+    atomic_write_json(a.out, {**choice, "target": "qemu"})
+
+
+def target_for(config: dict, qemu_binary: str):
+    """The run's target, by the configuration's `target`."""
+    if config.get("target") == "hardware":
+        from ..targets.hardware import HardwareTarget
+        return HardwareTarget(config["hardware"])
+    from ..targets.qemu import QemuTarget
+    return QemuTarget(qemu_binary)
 
 
 def run_on_target(a: argparse.Namespace, run) -> None:
     """One experiment run: the accelerator chosen earlier, the target, the run folder."""
-    from ..targets.qemu import QemuTarget
+    config = json.loads(a.config)
     accel = read_json(a.accel)["accel"]
-    run(json.loads(a.config), Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
-        QemuTarget(a.qemu_binary))
+    run(config, Path(a.kernel), Path(a.initrd), accel, Path(a.run_dir),
+        target_for(config, a.qemu_binary))
+
+
+def plan(a: argparse.Namespace) -> None:
+    """make plan: the machine's facts and the partition each enabled experiment would
+    get on it, printed; nothing on the machine changes."""
+    from ..targets.hardware import HardwareTarget
+    from ..experiments.plans import requests
+    config = json.loads(a.config)
+    target = HardwareTarget(config["hardware"])
+    facts = target.read_facts()
+    accel = target.check(facts, Path(a.kernel))
+    out = {"machine": config["hardware"]["address"], "accel": accel, "model": facts.model,
+           "release": facts.release, "cpus": len(facts.cpus),
+           "plans": {name: target.plan(r, facts).summary()
+                     for name, r in requests(config).items()}}
+    print(json.dumps(out, indent=2))
 
 
 def boot_run(a: argparse.Namespace) -> None:
@@ -69,9 +108,9 @@ def run_rounds(a: argparse.Namespace, sides: list[str], run_side) -> None:
     """Each side of each round in turn (popart.rounds): run_side(side, config, kernel,
     initrd, accel, run folder, target)."""
     from ..rounds import alternate
-    from ..targets.qemu import STOP, QemuTarget
+    from ..targets.qemu import STOP
     config, accel = json.loads(a.config), read_json(a.accel)["accel"]
-    target = QemuTarget(a.qemu_binary)
+    target = target_for(config, a.qemu_binary)
     alternate(Path(a.run_root), a.rounds, sides,
               lambda side, run_dir: run_side(side, config, Path(a.kernel), Path(a.initrd),
                                              accel, run_dir, target), STOP.is_set)

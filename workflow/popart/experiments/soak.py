@@ -8,7 +8,7 @@ from pathlib import Path
 from ..console import key_values, parse_console
 from ..fsutil import read_json
 from ..machines import machine, timeouts
-from ..targets.qemu import QemuTarget, RunStatus
+from ..targets.qemu import Machine, QemuTarget, RunStatus
 from . import PROVENANCE, reported_number, run_columns
 from .multikernel import layout
 
@@ -20,16 +20,20 @@ SOAK_COLUMNS = ["accel", "timebase", "status", "reason", "bytes", "mbit_paced", 
                 "sent", "tx_dropped", "mbit", "elapsed_s", "host_cores", *PROVENANCE]
 
 
-def run_soak(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-             target: QemuTarget) -> RunStatus:
+def soak_machine(config: dict, kernel: Path, initrd: Path, accel: str) -> Machine:
     soak = config["experiments"]["soak"]
     plan = layout({"secondaries": 1, "mem_mib_per_secondary": SECONDARY_MIB,
                    "cpus_per_secondary": 1})
     extra = f"{plan['append']} popcorn.soak={soak['mib'] << 20} popcorn.soak_mbit={soak['mbit']}"
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = replace(machine(qemu, kernel, initrd, accel, "soak", plan["vcpus"], plan["mem_mib"],
-                        plan["plan"]),
-                icount=None)
+    return replace(machine(qemu, kernel, initrd, accel, "soak", plan["vcpus"], plan["mem_mib"],
+                           plan["plan"]),
+                   icount=None)
+
+
+def run_soak(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
+             target: QemuTarget) -> RunStatus:
+    m = soak_machine(config, kernel, initrd, accel)
     return target.run(m, timeouts(config["qemu"]), run_dir)
 
 
