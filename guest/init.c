@@ -117,7 +117,7 @@ static int run_experiment(const char *name)
 	return run_script(script);
 }
 
-/* From here on, stdout and stderr go to the console and to LOG (busybox tee). */
+/* From here on, stdout and stderr go to the console and to LOG (busybox's tee). */
 static void copy_output_to(const char *log)
 {
 	int fds[2];
@@ -133,7 +133,7 @@ static void copy_output_to(const char *log)
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
-		execl("/bin/tee", "tee", "-a", log, (char *)NULL);
+		execl("/bin/busybox", "tee", "-a", log, (char *)NULL);
 		_exit(126);
 	}
 	if (pid < 0) {

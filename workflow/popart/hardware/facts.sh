@@ -10,11 +10,13 @@ echo "product_name=$(cat /sys/class/dmi/id/product_name 2>/dev/null)"
 echo "model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 grep -qw hypervisor /proc/cpuinfo && echo "hypervisor_bit=1" || echo "hypervisor_bit=0"
 echo "hypervisor=$(dmesg 2>/dev/null | sed -n 's/.*Hypervisor detected: //p' | head -n 1)"
-# x2APIC mode: IA32_APIC_BASE (MSR 0x1b) bit 10, else what the kernel logged.
+# x2APIC mode: IA32_APIC_BASE (MSR 0x1b) bit 10, else what the kernel logged. The msr
+# device wants one 8-byte read at the MSR's number: the first dd only moves the offset.
 modprobe msr 2>/dev/null
-apic_base=$(dd if=/dev/cpu/0/msr bs=1 skip=27 count=8 2>/dev/null | od -An -tx8 | tr -d ' ')
+apic_base=$({ dd bs=27 skip=1 count=0 && dd bs=8 count=1; } 2>/dev/null </dev/cpu/0/msr |
+	od -An -tx8 | tr -d ' ')
 echo "apic_base=$apic_base"
-echo "x2apic_log=$(dmesg 2>/dev/null | grep -i -m 1 -E 'x2apic (enabled|mode)|APIC routing to .*x2apic')"
+echo "x2apic_log=$(dmesg 2>/dev/null | grep -i -m 1 -E 'x2apic enabled|APIC routing to.*x2apic')"
 awk -F': *' '/^processor/ {p=$2} /^physical id/ {pk=$2} /^core id/ {c=$2}
 	/^apicid/ {a=$2} /^$/ && p != "" {print "cpu", p, a, (c == "" ? p : c), (pk == "" ? 0 : pk); p=""; c=""; pk=""}' /proc/cpuinfo
 for m in /sys/firmware/memmap/*; do

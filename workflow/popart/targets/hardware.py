@@ -113,7 +113,7 @@ class HardwareTarget:
             (run_dir / "kexec-cmdline.txt").write_text(cmdline + "\n")
             image_ssh = self._load(m, cmdline)
             log.info(f"hardware: kexec -e on {self.hw['address']} ({status.accel})")
-            self.own.run("nohup sh -c 'sleep 1; kexec -e' >/dev/null 2>&1 &", check=False,
+            self.own.run("setsid sh -c 'sleep 1; kexec -e' </dev/null >/dev/null 2>&1 &", check=False,
                          timeout_s=30)
             status.stage = "boot"
             kexec_at = time.monotonic()
@@ -216,7 +216,7 @@ class HardwareTarget:
         answers, else (or if the machine does not come back) hardware.power_cycle."""
         back = "! grep -q popcorn.hw_run= /proc/cmdline && uname -r"
         rebooted = self._answers(image_ssh) and image_ssh.run(
-            "nohup sh -c 'sleep 1; reboot -f' >/dev/null 2>&1 &", check=False,
+            "setsid sh -c 'sleep 1; reboot -f' </dev/null >/dev/null 2>&1 &", check=False,
             timeout_s=20).returncode == 0
         how = "reboot through the image's SSH" if rebooted else "no answer from the image"
         if not (rebooted and self.own.wait_until(back, self.limits["return_s"], STOP)):
