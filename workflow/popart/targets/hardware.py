@@ -103,7 +103,6 @@ class HardwareTarget:
         started = time.monotonic()
         nonce = uuid.uuid4().hex[:12]
         image_ssh = None
-        stream = None
         try:
             f = self.read_facts()
             atomic_write_json(run_dir / "machine-facts.json", f.as_json())
@@ -123,15 +122,12 @@ class HardwareTarget:
                 status.reason = (f"the experiment kernel did not answer over SSH within "
                                  f"{self.limits['boot_s']} s of kexec -e (boot stage)")
                 return status
-            stream = image_ssh.stream("tail -n +1 -f /tmp/console.log", console_log)
-            self._follow(ConsoleFollower(console_log), timeouts, status, kexec_at, stream)
+            self._follow(ConsoleFollower(console_log), image_ssh, timeouts, status, kexec_at,
+                         console_log)
             self._collect(image_ssh, run_dir)
         except (TargetError, ConfigError) as e:
             status.status, status.reason = "error", e.args[0]
         finally:
-            if stream is not None and stream.poll() is None:
-                stream.kill()
-                stream.wait()
             if image_ssh is not None:
                 self._restore(image_ssh, status, run_dir)
             status.wall_s = round(time.monotonic() - started, 3)
@@ -165,45 +161,59 @@ class HardwareTarget:
         e = self.own.endpoint
         return Ssh(Endpoint(e.address, "root", e.key, known, e.port))
 
-    def _follow(self, console: ConsoleFollower, timeouts: Timeouts, status: RunStatus,
-                kexec_at: float, stream: subprocess.Popen) -> None:
-        """Boot (until BEGIN), run (until END) and their limits, from the streamed log."""
+    def _follow(self, console: ConsoleFollower, image_ssh: Ssh, timeouts: Timeouts,
+                status: RunStatus, kexec_at: float, console_log: Path) -> None:
+        """Boot (until BEGIN), run (until END) and their limits, from the console log the
+        image keeps, streamed over SSH; a stream that breaks is taken up again where it
+        stopped, while the stage's limit lasts."""
         deadline = kexec_at + self.limits["boot_s"]
         next_progress = time.monotonic() + PROGRESS_S
-        while True:
-            report = console.poll()
-            now = time.monotonic()
-            if STOP.is_set():
-                status.status = "error"
-                status.reason = f"stopped by the host (SIGTERM) in the {status.stage} stage"
-                return
-            if status.stage == "boot" and report.begun:
-                status.boot_wall_s = round(now - kexec_at, 3)
-                status.stage, deadline = "run", now + timeouts.run_s
-            if status.stage == "run" and report.ended:
-                status.stage = "shutdown"
-                if report.rc != 0:
+        stream = None
+        lost_at = None
+        try:
+            while True:
+                if stream is None or stream.poll() is not None:
+                    if stream is not None and lost_at is None:
+                        lost_at = time.monotonic() - kexec_at
+                        log.warn(f"hardware: the console stream broke {lost_at:.0f} s after "
+                                 "kexec; taking it up again while the stage's limit lasts")
+                    offset = console_log.stat().st_size
+                    stream = image_ssh.stream(f"tail -c +{offset + 1} -f /tmp/console.log",
+                                              console_log)
+                report = console.poll()
+                now = time.monotonic()
+                if STOP.is_set():
                     status.status = "error"
-                    status.reason = f"experiment {report.experiment} exited with rc={report.rc}"
-                else:
-                    status.status = "ok"
-                return
-            if stream.poll() is not None:
-                status.status = "error"
-                status.reason = (f"the experiment kernel stopped answering over SSH in the "
-                                 f"{status.stage} stage (a panic reboots it: panic=-1)")
-                return
-            if now > deadline:
-                limit = self.limits["boot_s"] if status.stage == "boot" else timeouts.run_s
-                status.status = "timeout"
-                status.reason = (f"no {'init start' if status.stage == 'boot' else 'experiment end'}"
-                                 f" marker within {limit:g} s ({status.stage} stage)")
-                return
-            if now >= next_progress:
-                log.info(f"hardware: {status.stage} stage, {now - kexec_at:.0f} s since kexec, "
-                         f"last marker: {report.last_marker or 'none yet'}")
-                next_progress += PROGRESS_S
-            time.sleep(POLL_S)
+                    status.reason = f"stopped by the host (SIGTERM) in the {status.stage} stage"
+                    return
+                if status.stage == "boot" and report.begun:
+                    status.boot_wall_s = round(now - kexec_at, 3)
+                    status.stage, deadline = "run", now + timeouts.run_s
+                if status.stage == "run" and report.ended:
+                    status.stage = "shutdown"
+                    status.status = "ok" if report.rc == 0 else "error"
+                    if report.rc != 0:
+                        status.reason = (f"experiment {report.experiment} exited with "
+                                         f"rc={report.rc}")
+                    return
+                if now > deadline:
+                    limit = self.limits["boot_s"] if status.stage == "boot" else timeouts.run_s
+                    marker = "init start" if status.stage == "boot" else "experiment end"
+                    status.status = "timeout"
+                    status.reason = (f"no {marker} marker within {limit:g} s ({status.stage} "
+                                     "stage" + (f"; the machine stopped answering over SSH "
+                                                f"{lost_at:.0f} s after kexec" if lost_at
+                                                else "") + ")")
+                    return
+                if now >= next_progress:
+                    log.info(f"hardware: {status.stage} stage, {now - kexec_at:.0f} s since "
+                             f"kexec, last marker: {report.last_marker or 'none yet'}")
+                    next_progress += PROGRESS_S
+                time.sleep(POLL_S if stream.poll() is None else 2.0)
+        finally:
+            if stream is not None and stream.poll() is None:
+                stream.kill()
+                stream.wait()
 
     def _collect(self, image_ssh: Ssh, run_dir: Path) -> None:
         try:
@@ -219,7 +229,10 @@ class HardwareTarget:
             "setsid sh -c 'sleep 1; reboot -f' </dev/null >/dev/null 2>&1 &", check=False,
             timeout_s=20).returncode == 0
         how = "reboot through the image's SSH" if rebooted else "no answer from the image"
-        if not (rebooted and self.own.wait_until(back, self.limits["return_s"], STOP)):
+        if not rebooted and self.own.wait_until(back, 1, STOP):
+            how = "it had rebooted itself (panic=-1 reboots a panicked kernel)"
+            _fail(status, "the experiment kernel rebooted the machine by itself")
+        elif not (rebooted and self.own.wait_until(back, self.limits["return_s"], STOP)):
             how = self._power_cycle(status, how)
             if how and self.own.wait_until(back, self.limits["return_s"], STOP) is None:
                 how = None
