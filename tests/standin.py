@@ -181,3 +181,31 @@ class StandIn:
             self.proc.wait()
         subprocess.run([require("ip"), "netns", "del", self.ns], capture_output=True,
                        check=False)
+
+
+def run_job(job: dict) -> None:
+    """`python tests/standin.py JOB`: one HardwareTarget.run (the e2e tests run it in the
+    stand-in's namespace): a 2-secondary multikernel machine running job's experiment."""
+    import yaml
+
+    from popart.config import validate_config
+    from popart.experiments.multikernel import multikernel_machine
+    from popart.targets.hardware import HardwareTarget
+    from popart.targets.qemu import Timeouts
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    config["target"], config["hardware"] = "hardware", job["hardware"]
+    for experiment in ("net", "web"):
+        config["experiments"][experiment]["enabled"] = False
+    config["experiments"]["multikernel"]["secondaries"] = 2
+    config = validate_config(config, repo / "workflow/schemas/config.schema.yaml")
+    results = Path(job["results"])
+    m = multikernel_machine(config, results / "kernel/bzImage",
+                            results / "images/initramfs.cpio.gz", "tcg", job["experiment"])
+    HardwareTarget(config["hardware"]).run(m, Timeouts(60, job["run_s"], 30),
+                                           Path(job["run_dir"]))
+
+
+if __name__ == "__main__":
+    import json
+    run_job(json.loads(sys.argv[1]))

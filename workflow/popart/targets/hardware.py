@@ -106,7 +106,7 @@ class HardwareTarget:
         try:
             f = self.read_facts()
             atomic_write_json(run_dir / "machine-facts.json", f.as_json())
-            status.host_cpu = f.model or "unknown"
+            status.host_cpu, status.host_cores = f.model or "unknown", len(f.cpus)
             status.accel = self.check(f, m.kernel)
             cmdline = self.cmdline(m, f, nonce)
             (run_dir / "kexec-cmdline.txt").write_text(cmdline + "\n")
