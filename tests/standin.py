@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from popart.hardware.image import image_host_key, pack_dir, public_key
+from popart.hardware.image import (copy_programs, image_host_key, pack_dir, public_key,
+                                   ssh_server_files)
 from popart.hosttools import require
-from popart.netimage import shared_libraries, unpacked_deb
+from popart.netimage import unpacked_deb
 from popart.paths import cache_root
 
 ADDRESS, HOST_SIDE = "10.79.0.2", "10.79.0.1"
@@ -83,27 +84,19 @@ def build(work: Path, keys: Keys) -> tuple[Path, Path, str]:
     kexec = unpacked_deb("kexec-tools", debs) / "sbin/kexec"
     root = work / "standin-root"
     subprocess.run(["rm", "-rf", str(root)], check=True)
-    files = {"/bin/busybox": Path(BUSYBOX), "/usr/sbin/dropbear": Path(require("dropbear")),
-             "/usr/sbin/kexec": kexec}
-    for program in [files["/usr/sbin/dropbear"], kexec]:
-        for lib in shared_libraries(program):
-            files.setdefault(lib, Path(lib).resolve())
+    copy_programs(root, {"/usr/sbin/dropbear": Path(require("dropbear")),
+                         "/usr/sbin/kexec": kexec})
+    (root / "bin").mkdir()
+    (root / "bin/busybox").write_bytes(Path(BUSYBOX).read_bytes())  # static: no libraries
+    (root / "bin/busybox").chmod(0o755)
+    modules = root / "lib/modules"
+    modules.mkdir(parents=True)
     for m in MODULES:
-        files[f"/lib/modules/{Path(m).name}"] = kernel_root / f"lib/modules/{release}" / m
-    for guest, host in files.items():
-        dest = root / guest.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(host.read_bytes())
-        dest.chmod(0o755)
+        (modules / Path(m).name).write_bytes(
+            (kernel_root / f"lib/modules/{release}" / m).read_bytes())
     (root / "init").write_text(INIT.format(address=ADDRESS, gateway=HOST_SIDE))
     (root / "init").chmod(0o755)
-    (root / "etc/dropbear").mkdir(parents=True)
-    (root / "etc/dropbear/host_key").write_bytes(keys.host_key.read_bytes())
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (root / "etc/group").write_text("root:x:0:\n")
-    (root / "etc/shells").write_text("/bin/sh\n")
-    (root / "root/.ssh").mkdir(parents=True, mode=0o700)
-    (root / "root/.ssh/authorized_keys").write_text(public_key(keys.client) + "\n")
+    ssh_server_files(root, keys.host_key, public_key(keys.client))
     return vmlinuz, pack_dir(root, work / "standin.cpio.gz"), release
 
 

@@ -18,7 +18,7 @@ def accel(a: argparse.Namespace) -> None:
         Path(a.probe_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_json(Path(a.probe_dir) / "machine-facts.json", facts.as_json())
         choice = {"accel": target.check(facts, Path(a.kernel)), "target": "hardware",
-                  "reason": f"{a.hardware and json.loads(a.hardware)['address']}: "
+                  "reason": f"{target.hw['address']}: "
                             f"{facts.sys_vendor or 'unknown vendor'} {facts.product_name}, "
                             f"{facts.model}, {len(facts.cpus)} CPUs, kernel {facts.release}"}
         atomic_write_json(a.out, choice)

@@ -41,14 +41,26 @@ def overlay(work: Path, host_key: Path, authorized: str) -> Path:
     """The overlay cpio (gzip), built in work/overlay."""
     root = work / "overlay"
     subprocess.run(["rm", "-rf", str(root)], check=True)
-    files = {DROPBEAR: Path(require(DROPBEAR))}
-    for lib in shared_libraries(files[DROPBEAR]):
-        files.setdefault(lib, Path(lib).resolve())
+    copy_programs(root, {DROPBEAR: Path(require(DROPBEAR))})
+    ssh_server_files(root, host_key, authorized)
+    return pack_dir(root, work / "hw-overlay.cpio.gz")
+
+
+def copy_programs(root: Path, programs: dict[str, Path]) -> None:
+    """Each program at its guest path under root, with the libraries ldd resolves."""
+    files = dict(programs)
+    for host in programs.values():
+        for lib in shared_libraries(host):
+            files.setdefault(lib, Path(lib).resolve())
     for guest, host in files.items():
         dest = root / guest.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(host.read_bytes())
         dest.chmod(0o755)
+
+
+def ssh_server_files(root: Path, host_key: Path, authorized: str) -> None:
+    """What dropbear reads: its host key, root's account and root's authorized key."""
     etc = root / "etc"
     (etc / "dropbear").mkdir(parents=True, exist_ok=True)
     (etc / "dropbear" / "host_key").write_bytes(host_key.read_bytes())
@@ -62,7 +74,6 @@ def overlay(work: Path, host_key: Path, authorized: str) -> Path:
     ssh_dir.chmod(0o700)
     (ssh_dir / "authorized_keys").write_text(authorized + "\n")
     (ssh_dir / "authorized_keys").chmod(0o600)
-    return pack_dir(root, work / "hw-overlay.cpio.gz")
 
 
 def pack_dir(root: Path, out: Path) -> Path:

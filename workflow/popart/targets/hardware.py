@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict
+from functools import cache
 from pathlib import Path
 
 from .. import log, partition
@@ -28,7 +29,7 @@ from ..hardware.ssh import Endpoint, Ssh
 from ..hostload import HostLoad
 from ..paths import cache_root
 from ..provenance import facts as host_facts
-from .qemu import STOP, Machine, RunStatus, Timeouts, _write_secondary_consoles
+from .qemu import STOP, Machine, RunStatus, Timeouts, write_secondary_consoles
 
 NOT_QEMU = "none (hardware target)"
 REMOTE_KERNEL, REMOTE_INITRD = "/tmp/popcorn-bzImage", "/tmp/popcorn-initrd"
@@ -133,7 +134,7 @@ class HardwareTarget:
             status.wall_s = round(time.monotonic() - started, 3)
             status.values = ConsoleFollower(console_log).poll(final=True).values
             status.host_load = load.finish()
-            _write_secondary_consoles(run_dir)
+            write_secondary_consoles(run_dir)
             if status.status == "running":
                 status.status, status.reason = "error", "the runner stopped unexpectedly"
             atomic_write_json(run_dir / "status.json", asdict(status))
@@ -274,6 +275,7 @@ def _fail(status: RunStatus, reason: str) -> None:
         status.status = "error"
 
 
+@cache  # one walk of the tree's Makefiles per kernel, not one per run
 def kernel_drivers(kernel: Path) -> set[str]:
     """The NIC drivers the experiment kernel has built in (kernel.json beside it names
     its tree, and config is its .config)."""

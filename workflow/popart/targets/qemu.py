@@ -177,7 +177,7 @@ class QemuTarget:
             status.wall_s = round(time.monotonic() - started, 3)
             status.values = console.poll(final=True).values
             status.host_load = load.finish()
-            _write_secondary_consoles(run_dir)
+            write_secondary_consoles(run_dir)
             if status.status == "running":  # interrupted by an exception of ours
                 status.status, status.reason = "error", "the runner stopped unexpectedly"
             atomic_write_json(run_dir / "status.json", asdict(status))
@@ -187,7 +187,7 @@ class QemuTarget:
         return status
 
 
-def _write_secondary_consoles(run_dir: Path) -> None:
+def write_secondary_consoles(run_dir: Path) -> None:
     """console-k<N>.log for each secondary whose output the primary relayed."""
     text = console_path(run_dir, 0).read_text(errors="replace")
     for kernel_id, stream in split_secondaries(text).items():
