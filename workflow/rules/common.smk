@@ -2,6 +2,7 @@
 # importable here and in every job.
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -113,9 +114,12 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
-def hardware_json():
-    """The hardware section for target hardware; empty for QEMU."""
-    return as_json(config["hardware"]) if config["target"] == "hardware" else ""
+def hardware_arg():
+    """--hardware and the machine's section for target hardware; nothing for QEMU (an
+    empty quoted value would vanish from the command line and take the flag's argument)."""
+    if config["target"] != "hardware":
+        return ""
+    return "--hardware " + shlex.quote(as_json(config["hardware"]))
 
 
 def run_config(experiment, network=False):

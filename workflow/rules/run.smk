@@ -17,7 +17,7 @@ rule accel:
         res("accel.json"),
     params:
         qemu=as_json(config["qemu"]),
-        hardware=hardware_json(),
+        hardware=hardware_arg(),
     threads: measurement_threads()
     resources:
         **MEASURE_RESOURCES,
@@ -26,7 +26,7 @@ rule accel:
     shell:
         "{POPART} accel --qemu {params.qemu:q} --kernel {input.kernel}"
         " --initrd {input.initrd} --probe-dir {RESULTS}/accel-probe --out {output}"
-        " --hardware {params.hardware:q} 2>&1 | tee {log}"
+        " {params.hardware} 2>&1 | tee {log}"
 
 
 # make plan: the machine's facts and each experiment's partition on it; changes nothing.
