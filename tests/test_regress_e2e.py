@@ -61,10 +61,14 @@ def test_a_cost_per_message_makes_kmsg_worse_and_leaves_boots_and_sizes_alone(sp
     assert set(kmsg["verdict"]) == {"worse"}, kmsg
     assert (kmsg[kmsg["unit"] == "ns"]["ratio"] > 1).all()
     assert (kmsg[kmsg["unit"] == "msgs/s"]["ratio"] < 1).all()
-    for same in ("boot:", "multikernel:", "size:", "msg: pipe", "msg: eventfd",
-                 "msg stress:"):
+    for same in ("boot:", "size:", "msg: pipe", "msg: eventfd", "msg stress:"):
         assert verdicts(spin_run, same) == {"same"}, spin_run.loc[
             spin_run.index.str.startswith(same)]
+    # A secondary's time to init has a faster mode the baseline's 10 runs missed (README
+    # "How deterministic is icount?"; seen at 1.65 and 1.71 s against 1.87 to 1.93 s):
+    # the spin, which only costs per message, must leave the boots not worse.
+    assert verdicts(spin_run, "multikernel:") <= {"same", "better"}, spin_run.loc[
+        spin_run.index.str.startswith("multikernel:")]
 
 
 def test_a_delayed_secondary_makes_its_boot_worse_and_leaves_kmsg_alone(delay_run):
