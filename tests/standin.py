@@ -168,6 +168,21 @@ class StandIn:
                 "power_cycle": self.power_cycle_command(),
                 "timeouts": {"connect_s": 240, "boot_s": 240, "return_s": 300}}
 
+    def dhcp_server(self) -> subprocess.Popen:
+        """busybox udhcpd on tap0, leasing ADDRESS to the stand-in's MAC (a lease by MAC,
+        as hardware.image_address dhcp asks of a real network). The caller stops it."""
+        conf = self.work / "udhcpd.conf"
+        conf.write_text(f"start {ADDRESS}\nend {ADDRESS.rsplit('.', 1)[0]}.20\n"
+                        f"interface tap0\nstatic_lease {MAC} {ADDRESS}\n"
+                        f"option subnet 255.255.255.0\noption router {HOST_SIDE}\n"
+                        f"lease_file {self.work / 'udhcpd.leases'}\n"
+                        f"pidfile {self.work / 'udhcpd.pid'}\n")
+        (self.work / "udhcpd.leases").touch()
+        return subprocess.Popen(self.in_ns([BUSYBOX, "udhcpd", "-f", str(conf)]),
+                                stdin=subprocess.DEVNULL,
+                                stdout=open(self.work / "udhcpd.log", "wb"),
+                                stderr=subprocess.STDOUT)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
@@ -188,8 +203,6 @@ def run_job(job: dict) -> None:
     repo = Path(__file__).resolve().parents[1]
     config = yaml.safe_load((repo / "config.yaml").read_text())
     config["target"], config["hardware"] = "hardware", job["hardware"]
-    for experiment in ("net", "web"):
-        config["experiments"][experiment]["enabled"] = False
     config["experiments"]["multikernel"]["secondaries"] = 2
     config = validate_config(config, repo / "workflow/schemas/config.schema.yaml")
     results = Path(job["results"])

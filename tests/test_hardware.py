@@ -1,5 +1,6 @@
 """The hardware target without a machine: facts parsing, refusals by name, the accel
 label, the kernel's NIC drivers, the command line planned on the machine, the config."""
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ mem 0x60000000 0x6fffffff Reserved
 mem 0x70000000 0xbfffffff System RAM
 mem 0x100000000 0x83fffffff System RAM
 nic eno1 tg3 ec:f4:bb:00:00:01 192.168.1.20/24,
-nic eno2 e1000e ec:f4:bb:00:00:02
+nic eno2 e1000e ec:f4:bb:00:00:02 speed=-1
 gateway=192.168.1.1
 """
 
@@ -49,8 +50,15 @@ def test_the_stand_ins_facts_parse():
     assert f.uid == 0 and f.kexec == "/usr/sbin/kexec" and f.x2apic is False
     assert [c.apic_id for c in f.cpus] == list(range(len(f.cpus))) and len(f.cpus) >= 3
     assert f.nic_for("10.79.0.2").driver == "e1000" and f.gateway == "10.79.0.1"
+    assert f.nic_for("10.79.0.2").speed_mbit == 1000
     ram = [r for r in f.memmap if r.kind == "usable"]
     assert ram[0].start == 0 and ram[1].start == MIB
+
+
+def test_a_nic_without_a_rate_or_address_parses():
+    eno1, eno2 = parse(SERVER).nics   # eno1 in the older format, without speed=
+    assert (eno1.speed_mbit, eno1.addresses) == (None, ["192.168.1.20/24"])
+    assert (eno2.speed_mbit, eno2.addresses) == (None, [])
 
 
 def test_every_refusal_is_named():
@@ -101,8 +109,6 @@ def hardware_config(tmp_path: Path, **hw) -> dict:
     config.update(target="hardware", hardware={
         "address": "192.168.1.20", "ssh_key": str(tmp_path / "key"),
         "known_hosts": str(tmp_path / "known"), **hw})
-    for experiment in ("net", "web"):
-        config["experiments"][experiment]["enabled"] = False
     return validate_config(config, SCHEMA)
 
 
@@ -119,9 +125,35 @@ def test_the_command_line_is_planned_on_the_machine_not_on_qemus_layout(tmp_path
     assert "popcorn.apics=2 " in cmdline and "memmap=128M$0x40000000" not in cmdline
     assert ("popcorn.hw=1 popcorn.hw_run=n0nce popcorn.hw_mac=ec:f4:bb:00:00:01 "
             "popcorn.hw_addr=192.168.1.20/24 popcorn.hw_gw=192.168.1.1") in cmdline
+    leased = HardwareTarget({**config["hardware"], "image_address": "dhcp"})
+    assert leased.cmdline(m, f, "n0nce").endswith(" popcorn.hw_addr=dhcp")  # its router
+    assert leased.image_ip() == "192.168.1.20"
     lent = HardwareTarget({**config["hardware"], "cpus": [2]})
     with pytest.raises(ConfigError, match="more whole cores"):
         lent.cmdline(m, f, "n0nce")  # CPU 2 is the boot CPU's sibling: never lent
+
+
+def test_the_smp_side_runs_on_as_many_of_the_machines_cpus_as_under_qemu(tmp_path):
+    config = hardware_config(tmp_path)
+    m = multikernel_machine(config, Path("bzImage"), Path("initrd"), "tcg")
+    smp = replace(m, plan=None, vcpus=2, cmdline="console=ttyS0 rdinit=/init")
+    target = HardwareTarget(config["hardware"])
+    assert target.cmdline(smp, parse(SERVER), "n0nce").startswith(
+        "console=ttyS0 rdinit=/init maxcpus=2 popcorn.hw=1 ")
+    with pytest.raises(TargetError, match="the SMP side needs 8 CPUs and the machine has 4"):
+        target.cmdline(replace(smp, vcpus=8), parse(SERVER), "n0nce")
+
+
+def test_the_network_multikernel_is_planned_on_the_machine_too(tmp_path):
+    from popart.experiments.mknet import mk_machine
+    from popart.hardware.bed import MachineBed
+    config = hardware_config(tmp_path)
+    m = mk_machine(config, Path("bzImage"), Path("initrd"), "tcg", MachineBed("192.168.1.20"),
+                   1, [1024], 60)
+    cmdline = HardwareTarget(config["hardware"]).cmdline(m, parse(SERVER), "n0nce")
+    assert cmdline.count("maxcpus=") == 1 and "popcorn.apics=2 " in cmdline
+    with pytest.raises(TargetError, match="a partition but no plan"):
+        HardwareTarget(config["hardware"]).cmdline(replace(m, plan=None), parse(SERVER), "n")
 
 
 def test_hardware_config_is_checked_by_name(tmp_path):
@@ -131,10 +163,6 @@ def test_hardware_config_is_checked_by_name(tmp_path):
     config = hardware_config(tmp_path)
     config["hardware"]["ssh_key"] = str(tmp_path / "missing")
     with pytest.raises(ConfigError, match="hardware.ssh_key: .*missing: no such file"):
-        validate_config(config, SCHEMA)
-    config = hardware_config(tmp_path)
-    config["experiments"]["net"]["enabled"] = True
-    with pytest.raises(ConfigError, match="experiments.net.enabled: not on target hardware"):
         validate_config(config, SCHEMA)
     with pytest.raises(ConfigError, match="hardware.address"):
         hardware_config(tmp_path, address="machine.example")

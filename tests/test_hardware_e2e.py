@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from popart.experiments import msg, multikernel
+from popart.experiments import msg, multikernel, net, web
 from standin import ADDRESS, StandIn
 
 pytestmark = pytest.mark.e2e
@@ -44,21 +44,27 @@ def hardware_run(tmp_path_factory, standin) -> Path:
     """.test/hardware.yaml through Snakemake in the stand-in's network namespace."""
     workdir = tmp_path_factory.mktemp("hardware")
     (workdir / "hw.yaml").write_text(yaml.safe_dump({"hardware": standin.hardware_config()}))
-    argv = standin.in_ns([sys.executable, "-m", "snakemake", "--snakefile",
-                          str(REPO / "Snakefile"), "--directory", str(workdir),
-                          "--cores", str(os.cpu_count() or 2),
-                          "--configfile", str(REPO / ".test/hardware.yaml"),
-                          str(workdir / "hw.yaml"), "--config", "results_dir=results"])
-    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
-    (workdir / "snakemake.out").write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+    def snakemake(*targets: str) -> list[str]:
+        return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                "--directory", str(workdir), "--cores", str(os.cpu_count() or 2), *targets,
+                "--configfile", str(REPO / ".test/hardware.yaml"), str(workdir / "hw.yaml"),
+                "--config", "results_dir=results"]
+    # The images first, outside the namespace: the net image fetches Debian's packages,
+    # and the namespace reaches only the stand-in.
+    for argv, name in ((snakemake("results/images/net.cpio.gz"), "images"),
+                       (standin.in_ns(snakemake()), "pipeline")):
+        result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+        (workdir / f"snakemake-{name}.out").write_text(result.stdout + result.stderr)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return workdir
 
 
 def test_the_hardware_target_gives_the_qemu_targets_tidy_csvs(hardware_run, standin):
     results = hardware_run / "results"
     tables = {"boot/multikernel.csv": multikernel.COLUMNS, "msg/latency.csv": msg.LATENCY_COLUMNS,
-              "msg/throughput.csv": msg.THROUGHPUT_COLUMNS}
+              "msg/throughput.csv": msg.THROUGHPUT_COLUMNS, "net/net.csv": net.NET_COLUMNS,
+              "web/web.csv": web.WEB_COLUMNS}
     for name, columns in tables.items():
         rows = pd.read_csv(results / name)
         assert list(rows.columns) == columns, name
@@ -85,6 +91,24 @@ def test_the_hardware_target_gives_the_qemu_targets_tidy_csvs(hardware_run, stan
     assert in_debian(standin) == [standin.release, "0"]  # back in its own kernel
 
 
+def test_net_and_web_have_this_host_as_their_client_over_the_machines_nic(hardware_run):
+    results = hardware_run / "results"
+    link = json.loads((results / "net/link.json").read_text())
+    assert link["link_mbit"] == 1000 and "not shaped" in link["rule"]  # e1000 says 1000
+    assert link["unshaped_mbit"] == {} and not (results / "net/link/kexec-cmdline.txt").exists()
+    rows = pd.read_csv(results / "net/net.csv")
+    assert set(rows["system"]) == {"smp", "multikernel"}
+    assert (rows.dropna(subset=["throughput_mbit"]).groupby("system").size() > 0).all()
+    shared = rows[rows["path"] == net.SHARED]
+    assert (shared["throughput_mbit"] > 0).all()  # through the primary to the secondaries
+    web_rows = pd.read_csv(results / "web/web.csv")
+    assert set(web_rows["system"]) == {"multikernel"} and (web_rows["rps"] > 0).all()
+    smp = (results / "net/round1/smp/kexec-cmdline.txt").read_text()
+    assert " maxcpus=2 " in smp and "memmap=" not in smp   # SMP Linux on 2 of its 4 CPUs
+    mk = (results / "net/round1/multikernel/kexec-cmdline.txt").read_text()
+    assert mk.count("maxcpus=") == 1 and "popcorn.apics=1:2 " in mk
+
+
 def target_run(standin: StandIn, results: Path, run_dir: Path, experiment: str,
                run_s: float, **hw) -> dict:
     """One HardwareTarget.run of EXPERIMENT on a 2-secondary multikernel, in the
@@ -99,10 +123,19 @@ def target_run(standin: StandIn, results: Path, run_dir: Path, experiment: str,
 
 
 def test_a_machine_that_stops_answering_is_power_cycled(hardware_run, standin, tmp_path):
-    """guest/exp/hang.sh stops the image's SSH server and never ends."""
-    status = target_run(standin, hardware_run / "results", tmp_path, "hang", run_s=20)
+    """guest/exp/hang.sh stops the image's SSH server and never ends. The image takes its
+    address from a DHCP server here (hardware.image_address: dhcp)."""
+    dhcp = standin.dhcp_server()
+    try:
+        status = target_run(standin, hardware_run / "results", tmp_path, "hang", run_s=10,
+                            image_address="dhcp")
+    finally:
+        dhcp.terminate()
+        dhcp.wait()
+    assert "popcorn.hw_addr=dhcp" in (tmp_path / "kexec-cmdline.txt").read_text()
+    assert status["values"]["hw_lease"] == f"{ADDRESS}/24"
     assert status["status"] == "timeout" and status["stage"] == "run", status["reason"]
-    assert "no experiment end marker within 20 s" in status["reason"]
+    assert "no experiment end marker within 10 s" in status["reason"]
     assert "the machine was power-cycled" in status["reason"]
     assert status["values"]["hang"] == "begun"   # what was collected stays
     assert (tmp_path / "restore.txt").read_text().strip() == "power cycle"

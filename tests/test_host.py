@@ -19,8 +19,11 @@ def test_every_listed_tool_has_a_package():
     assert package_of()["/bin/busybox"] == "busybox-static"
 
 
-def test_cpio_list_has_console_init_programs_and_applets():
-    listing = cpio_list(Path("/w/init"), [Path("/w/pingpong")], [Path("/g/exp/boot.sh")],
+def test_cpio_list_has_console_init_programs_and_applets(tmp_path):
+    (tmp_path / "boot.sh").write_text(". /exp/lib.sh\n")
+    (tmp_path / "udhcpc.sh").write_text("#!/bin/sh\n")  # run by udhcpc itself
+    listing = cpio_list(Path("/w/init"), [Path("/w/pingpong")],
+                        [tmp_path / "boot.sh", tmp_path / "udhcpc.sh"],
                         "/bin/busybox", ["bin/sh", "sbin/reboot", "bin/pingpong"])
     lines = listing.splitlines()
     assert "nod /dev/console 0600 0 0 c 5 1" in lines
@@ -29,7 +32,8 @@ def test_cpio_list_has_console_init_programs_and_applets():
     assert "slink /sbin/reboot ../bin/busybox 0777 0 0" in lines
     assert "file /bin/pingpong /w/pingpong 0755 0 0" in lines
     assert not any(line.startswith("slink /bin/pingpong") for line in lines)
-    assert "file /exp/boot.sh /g/exp/boot.sh 0644 0 0" in lines
+    assert f"file /exp/boot.sh {tmp_path}/boot.sh 0644 0 0" in lines
+    assert f"file /exp/udhcpc.sh {tmp_path}/udhcpc.sh 0755 0 0" in lines
 
 
 

@@ -3,13 +3,14 @@ itself (real namespaces: needs root, as the pipeline does)."""
 import json
 import os
 import subprocess
+import sys
 import time
-
-import pytest
-
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+from conftest import REPO
 
 from popart.experiments.net import link_rate, link_summary, net_rows
 from popart.experiments.web import web_rows
@@ -56,6 +57,24 @@ def test_link_summary_needs_both_directions(tmp_path):
     assert "unable to connect" in summary["reason"]
     hung = link_summary(run_dir(tmp_path / "c", status="timeout"), NETWORK)
     assert (hung["status"], hung["reason"]) == ("timeout", "guest hung")
+
+
+def test_on_the_hardware_target_the_link_is_the_machines_nic_unshaped(tmp_path):
+    rows = [{"direction": d, "throughput_mbit": 90.0, "status": "ok", "reason": ""}
+            for d in ("to_guest", "from_guest")]
+    path = run_dir(tmp_path / "hw", rows=rows)
+    status = json.loads((path / "status.json").read_text())
+    (path / "status.json").write_text(json.dumps({**status, "target": "hardware",
+                                                  "host": "192.168.1.20"}))
+    nics = [{"name": "eno2", "addresses": ["10.0.0.5/24"], "speed_mbit": 10000},
+            {"name": "eno1", "addresses": ["192.168.1.20/24"], "speed_mbit": 2500}]
+    (path / "machine-facts.json").write_text(json.dumps({"nics": nics}))
+    summary = link_summary(path, NETWORK)   # accel tcg: a VM standing in for a machine
+    assert summary["link_mbit"] == 2500 and "not shaped" in summary["rule"]
+    nics[1]["speed_mbit"] = None
+    (path / "machine-facts.json").write_text(json.dumps({"nics": nics}))
+    summary = link_summary(path, NETWORK)
+    assert summary["link_mbit"] == 1000 and "reported no rate" in summary["rule"]
 
 
 def test_every_net_case_is_a_row_measured_or_with_its_reason(tmp_path):
@@ -244,3 +263,47 @@ def test_the_load_waits_for_this_runs_guest_not_an_earlier_runs_console(tmp_path
     run_with_load(limits, SlowBoot(), m, tmp_path, Bed(), load, 5)
     assert events == ["ready", "load"]
     assert not (tmp_path / "load" / "wrk-old.txt").exists()
+
+
+ROUTED = """
+import sys
+from popart.hardware.bed import machine_bed
+from popart.netbed import NetBedError
+try:
+    with machine_bed(sys.argv[1]) as bed:
+        print("inside", bed.guest_ip, bed.in_client(["iperf3"]))
+        import subprocess
+        print(subprocess.run(["ip", "route"], capture_output=True, text=True).stdout)
+except NetBedError as e:
+    print("refused:", e)
+"""
+
+
+@needs_root
+def test_the_hardware_target_routes_the_secondaries_through_the_machine_for_the_run():
+    """In a namespace of its own, with a machine at 192.0.2.9 on the subnet of a veth: the route to
+    10.78.0.0/24 is there during the block and gone after; a machine off the subnet is
+    refused in one line that names the route."""
+    ns = f"popcorn-route{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        for argv in (["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+                     ["addr", "add", "192.0.2.1/24", "dev", "d0"], ["link", "set", "d0", "up"]):
+            subprocess.run(["ip", "-n", ns, *argv], check=True)
+
+        def run(address: str) -> str:
+            return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", ROUTED,
+                                   address], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+                                  ).stdout
+        inside = run("192.0.2.9")
+        assert "inside 192.0.2.9 ['iperf3']" in inside
+        assert "10.78.0.0/24 via 192.0.2.9 dev d0" in inside
+        after = subprocess.run(["ip", "-n", ns, "route"], capture_output=True, text=True,
+                               check=True).stdout
+        assert "10.78.0.0/24" not in after
+        refused = run("198.51.100.7")
+        assert refused.startswith("refused: ") and "cannot route 10.78.0.0/24" in refused
+        assert refused.count("\n") == 1 and "through the machine at 198.51.100.7" in refused
+    finally:
+        subprocess.run(["ip", "netns", "delete", ns], check=False)

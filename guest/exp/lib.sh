@@ -6,6 +6,29 @@ kv() {
 
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 
+# bed_nic: brings up the NIC the load comes in on and sets $nic to it: on the hardware
+# target the machine's NIC that hw-up.sh brought up (its name in /tmp/hw_nic), else eth0
+# at popcorn.ip with gateway popcorn.gw on the host's test bed. Not zero if it failed.
+bed_nic() {
+	if [ "$(param popcorn.hw)" = 1 ]; then
+		nic=$(cat /tmp/hw_nic 2> /dev/null)
+		[ -n "$nic" ]
+		return
+	fi
+	nic=eth0
+	ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
+		ip route add default via "$(param popcorn.gw)"
+}
+
+# nic_stats NIC COUNTER...: those counters of NIC, "name=value " each.
+nic_stats() {
+	_dev=$1
+	shift
+	for _f in "$@"; do
+		printf '%s=%s ' "$_f" "$(cat "/sys/class/net/$_dev/statistics/$_f")"
+	done
+}
+
 # uptime: this kernel's own clock, in seconds.
 uptime() { cut -d' ' -f1 /proc/uptime; }
 

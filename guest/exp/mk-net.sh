@@ -1,5 +1,5 @@
-# Multikernel network and web server, the primary's side. eth0 is on the test bed
-# (popcorn.ip, gateway popcorn.gw) and this kernel routes between it and its pcn links:
+# Multikernel network and web server, the primary's side. Its NIC is on the test bed
+# (lib.sh's bed_nic) and this kernel routes between it and its pcn links:
 # it forwards, it serves nothing of the web load. It boots popcorn.k secondaries from
 # the network image (mk-net-secondary.sh: an iperf3 server, and nginx with one worker
 # serving popcorn.files), and runs one iperf3 server of its own per secondary, so that
@@ -10,8 +10,7 @@
 # waits (popcorn.wait_s at most) for the host to connect to port 7777.
 . /exp/lib.sh
 kv pcn_self "$(pcn_links)"
-ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
-	ip route add default via "$(param popcorn.gw)"
+bed_nic
 kv net_rc $?
 echo 1 > /proc/sys/net/ipv4/ip_forward
 popcornctl console &
@@ -49,8 +48,8 @@ kv net_ready $((ready + listening))
 timeout "$(param popcorn.wait_s)" nc -l -p 7777 > /dev/null
 kv host_done $?
 for i in $(seq 1 "$k"); do
-	kv "pcn${i}_stats" "$(cd "/sys/class/net/pcn$i/statistics" && for f in rx_packets tx_packets rx_dropped tx_dropped rx_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+	kv "pcn${i}_stats" "$(nic_stats "pcn$i" rx_packets tx_packets rx_dropped tx_dropped rx_errors)"
 done
-kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+kv eth0 "$(nic_stats "$nic" rx_packets tx_packets rx_dropped tx_dropped)"
 sleep 1	# the relay
 kill $relay

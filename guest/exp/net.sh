@@ -1,4 +1,5 @@
-# Network test bed, guest side: eth0 at popcorn.ip (gateway popcorn.gw); veth between
+# Network test bed, guest side: the NIC lib.sh's bed_nic brings up (eth0 at popcorn.ip
+# under QEMU, the machine's own NIC on the hardware target); veth between
 # namespaces measured first if popcorn.inner_s > 0; then an iperf3 server, and nginx
 # with popcorn.workers worker processes serving /srv/www/<bytes>, one random file per
 # size in popcorn.files. It reports net_ready once both servers listen,
@@ -7,10 +8,9 @@
 . /exp/lib.sh
 listening() { netstat -ltn | grep -c -E ":($1) "; }
 ip link set lo up
-ip addr add "$(param popcorn.ip)/24" dev eth0 && ip link set eth0 up &&
-	ip route add default via "$(param popcorn.gw)"
+bed_nic
 kv net_rc $?
-kv nic "$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
+kv nic "$(basename "$(readlink "/sys/class/net/$nic/device/driver")")"
 # SMP Linux's local equivalent of a link between kernels, measured before the servers
 # start: veth between two network namespaces (busybox's unshare holds each one open;
 # busybox ip names the pair's other end veth0), iperf3 for each of popcorn.streams.
@@ -65,7 +65,7 @@ kill -0 "$iperf3_pid" 2> /dev/null
 kv iperf3_alive $((1 - $?))
 kill -0 "$nginx_pid" 2> /dev/null
 kv nginx_alive $((1 - $?))
-kv eth0 "$(cd /sys/class/net/eth0/statistics && for f in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do printf '%s=%s ' "$f" "$(cat $f)"; done)"
+kv eth0 "$(nic_stats "$nic" rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors)"
 tail -n 5 /tmp/nginx.log /tmp/iperf3.log
 kill "$iperf3_pid" 2> /dev/null
 kill -s KILL $(nginx_pids) 2> /dev/null	# a stopped nginx would not take TERM

@@ -54,8 +54,15 @@ def cpio_list(init: Path, programs: list[Path], scripts: list[Path], busybox: st
             depth = applet.count("/")
             lines.append(f"slink /{applet} {'../' * depth}bin/busybox 0777 0 0")
     lines += [f"file /bin/{p.name} {p} 0755 0 0" for p in programs]
-    lines += [f"file /exp/{s.name} {s} 0644 0 0" for s in scripts]
+    lines += [f"file /exp/{s.name} {s} {script_mode(s)} 0 0" for s in scripts]
     return "\n".join(lines) + "\n"
+
+
+def script_mode(script: Path) -> str:
+    """A script that another program runs by itself (a #! line: udhcpc's) is executable;
+    the rest are read by sh."""
+    with script.open("rb") as f:
+        return "0755" if f.read(2) == b"#!" else "0644"
 
 
 def pack(gen: Path, listing: str, work: Path, out: Path) -> None:

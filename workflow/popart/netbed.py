@@ -42,6 +42,7 @@ class NetBedError(PopartError):
 class NetBed:
     client_ns: str
     link_ns: str
+    guest_ip: str = GUEST_IP    # where the load finds the guest (hardware/bed.py: the machine)
 
     def in_client(self, argv: list[str]) -> list[str]:
         """argv run in the client namespace, where the load generators live."""
@@ -50,6 +51,9 @@ class NetBed:
     def in_link(self, argv: list[str]) -> list[str]:
         """argv run in the link namespace, where QEMU's tap device is."""
         return [require("ip"), "netns", "exec", self.link_ns, *argv]
+
+    def shape(self, mbit: int | None) -> None:
+        shape(self, mbit)
 
 
 def _ip(*args: str) -> None:

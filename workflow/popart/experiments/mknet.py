@@ -7,10 +7,9 @@ server per secondary (ports 5201, 5202, ...), so that the same outside clients c
 drive it alone."""
 from pathlib import Path
 
-from ..netbed import NetBed
 from ..targets.qemu import Machine
 from .multikernel import layout
-from .netrun import bed_machine, list_param
+from .netrun import Bed, bed_machine, list_param
 
 SYSTEM = "multikernel"
 SECONDARY_MIB = 192  # nginx, iperf3 and the files in its tmpfs
@@ -35,7 +34,7 @@ def servers(k: int) -> int:
     return 2 * k
 
 
-def mk_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, k: int,
+def mk_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: Bed, k: int,
                files: list[int], wait_s: float, inner: tuple[float, list[int]] = (0, [1])
                ) -> Machine:
     """Primary plus k secondaries; inner = (seconds, streams) measures iperf3 between
@@ -46,4 +45,4 @@ def mk_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed
                        plan["mem_mib"],
                        {"files": list_param(files) or "1", "wait_s": int(wait_s),
                         "inner_s": int(inner[0]), "streams": list_param(inner[1])},
-                       append=plan["append"])
+                       append=plan["append"], plan=plan["plan"])

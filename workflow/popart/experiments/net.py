@@ -26,10 +26,10 @@ from ..console import parse_console
 from ..fsutil import atomic_write_json, read_json
 from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
                        ping_argv, run_tool)
-from ..netbed import GUEST_IP, NetBed, shape
-from ..targets.qemu import QemuTarget, RunStatus
+from ..targets.hardware import HardwareTarget
+from ..targets.qemu import RunStatus
 from .mknet import IPERF3_PORT, SYSTEM, mk_machine, primary_ports, secondary_ips, servers
-from .netrun import net_machine, read_load, run_on_testbed
+from .netrun import Bed, Target, net_machine, read_load, run_on_testbed
 
 PATH = "outside-guest"
 SHARED, ALONE = "outside-secondaries", "outside-primary"  # link sharing, multikernel
@@ -50,13 +50,13 @@ NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughpu
                "host_cores", *PROVENANCE]
 
 
-def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: Path,
-                server: tuple[str, int] = (GUEST_IP, IPERF3_PORT), name: str = "") -> float:
-    """One iperf3 run. The server takes a moment to listen again after a test (long
+def iperf3_mbit(bed: Bed, seconds: float, streams: int, direction: str, raw: Path,
+                server: tuple[str, int] | None = None, name: str = "") -> float:
+    """One iperf3 run, against the guest's server unless another is named. The server takes a moment to listen again after a test (long
     under emulation): it gets a pause first, and a refused, busy or resetting server is
     tried again a few times."""
-    argv = bed.in_client(iperf3_argv(server[0], seconds, streams, DIRECTIONS[direction],
-                                     server[1]))
+    host, port = server or (bed.guest_ip, IPERF3_PORT)
+    argv = bed.in_client(iperf3_argv(host, seconds, streams, DIRECTIONS[direction], port))
     for attempt in range(1, IPERF3_ATTEMPTS + 1):
         time.sleep(IPERF3_PAUSE_S)
         again = "" if attempt == 1 else f"-attempt{attempt}"  # every attempt's output kept
@@ -73,8 +73,8 @@ def iperf3_mbit(bed: NetBed, seconds: float, streams: int, direction: str, raw: 
 
 def calibration_load(seconds: float):
     """Unshaped, one stream each way: what this guest can carry under this accel."""
-    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
-        shape(bed, None)
+    def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
+        bed.shape(None)
         rows = []
         for direction in DIRECTIONS:
             if stop.is_set():
@@ -107,7 +107,9 @@ def link_summary(run_dir: Path, network: dict) -> dict:
     summary = {"accel": status["accel"], "timebase": status["timebase"],
                "status": "ok", "reason": "", "unshaped_mbit": unshaped, "link_mbit": None}
     figures = [v for v in unshaped.values() if v]
-    if status["status"] != "ok" and not figures:
+    if status.get("target") == "hardware" and status["status"] == "ok":
+        summary["link_mbit"], summary["rule"] = machine_link(run_dir, status, network)
+    elif status["status"] != "ok" and not figures:
         summary["status"], summary["reason"] = status["status"], status.get("reason", "")
     elif load.get("error") or len(figures) < len(DIRECTIONS):
         why = load.get("error") or "; ".join(r["reason"] for r in rows if r["reason"])
@@ -119,10 +121,22 @@ def link_summary(run_dir: Path, network: dict) -> dict:
     return summary
 
 
+def machine_link(run_dir: Path, status: dict, network: dict) -> tuple[int, str]:
+    """On the hardware target the link is the machine's own NIC, never shaped: its rate
+    is what the NIC reports (machine-facts.json), else network.link_mbit, said so."""
+    path = run_dir / "machine-facts.json"
+    facts = read_json(path) if path.exists() else {}
+    speed = next((n.get("speed_mbit") for n in facts.get("nics", [])
+                  if any(a.split("/")[0] == status.get("host") for a in n["addresses"])), None)
+    if speed:
+        return speed, "the machine's NIC, as it reports its rate (not shaped)"
+    return network["link_mbit"], "network.link_mbit (the machine's NIC reported no rate; not shaped)"
+
+
 def net_load(net: dict, link_mbit: int):
     """iperf3 both ways at each stream count, then ping, through the shaped link."""
-    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
-        shape(bed, link_mbit)
+    def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
+        bed.shape(link_mbit)
         rows = []
         for direction in DIRECTIONS:
             for streams in net["streams"]:
@@ -140,7 +154,7 @@ def net_load(net: dict, link_mbit: int):
         row = {"path": PATH, "direction": "round_trip", "streams": 1, "status": "ok",
                "reason": ""}
         try:
-            argv = bed.in_client(ping_argv(GUEST_IP, net["pings"], PING_INTERVAL_S))
+            argv = bed.in_client(ping_argv(bed.guest_ip, net["pings"], PING_INTERVAL_S))
             row["rtt_us"] = parse_ping(run_tool(argv, net["pings"] * (PING_INTERVAL_S + 2) + 10,
                                                 raw / "ping.txt", check=False))
         except LoadError as e:
@@ -157,7 +171,13 @@ def load_seconds(net: dict) -> float:
 
 
 def run_link(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-             target: QemuTarget) -> RunStatus | None:
+             target: Target) -> RunStatus | None:
+    """The calibration boot; on the hardware target only the machine's facts (its NIC's
+    rate is the link's), which spares the machine a reboot."""
+    if isinstance(target, HardwareTarget):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "load.json", {"rows": [], "error": ""})
+        return target.facts_only(kernel, run_dir)
     seconds = config["network"]["calibration_s"]
     wait_s = len(DIRECTIONS) * (seconds + 5) + 60
     vcpus = config["experiments"]["net"]["vcpus"]
@@ -168,7 +188,7 @@ def run_link(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
 
 
 def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-            target: QemuTarget, link: dict, system: str = "smp") -> RunStatus | None:
+            target: Target, link: dict, system: str = "smp") -> RunStatus | None:
     """smp: SMP Linux on net.vcpus, veth measured first. multikernel: a primary and
     net.secondaries secondaries, iperf3 between kernels measured first."""
     net = config["experiments"]["net"]
@@ -190,11 +210,10 @@ def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
 def sharing_load(net: dict, link_mbit: int, k: int):
     """Link sharing: k clients outside at once, one stream each, to the k secondaries
     (through the primary), then the same k clients to the primary alone; both ways."""
-    targets = {SHARED: [(ip, IPERF3_PORT) for ip in secondary_ips(k)],
-               ALONE: [(GUEST_IP, port) for port in primary_ports(k)]}
-
-    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
-        shape(bed, link_mbit)
+    def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
+        targets = {SHARED: [(ip, IPERF3_PORT) for ip in secondary_ips(k)],
+                   ALONE: [(bed.guest_ip, port) for port in primary_ports(k)]}
+        bed.shape(link_mbit)
         rows = []
         for direction in DIRECTIONS:
             for path, servers_of_path in targets.items():

@@ -22,8 +22,11 @@ from ..console import ConsoleFollower
 from ..errors import PopartError
 from ..fsutil import atomic_write_json, read_json
 from ..machines import machine, timeouts
+from ..partition import Plan
 from ..provenance import facts
+from ..hardware.bed import MachineBed, machine_bed
 from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
+from ..targets.hardware import NOT_QEMU, HardwareTarget
 from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
 
 DONE_PORT = 7777
@@ -33,22 +36,24 @@ READY_POLL_S = 0.2
 DONE_CONNECT_S = 10.0
 SERVERS = 2  # iperf3 and nginx listen
 
-# The load: rows from the client namespace, each tool's output kept in the folder; it
-# stops early once the event is set.
-Load = Callable[[NetBed, threading.Event, Path], list[dict]]
+Target = QemuTarget | HardwareTarget
+Bed = NetBed | MachineBed
+# The load: rows from the client namespace (or, on the hardware target, this host), each
+# tool's output kept in the folder; it stops early once the event is set.
+Load = Callable[[Bed, threading.Event, Path], list[dict]]
 
 
-def bed_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed,
+def bed_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: Bed,
                 experiment: str, vcpus: int, mem_mib: int, params: dict,
-                append: str = "") -> Machine:
+                append: str = "", plan: Plan | None = None) -> Machine:
     """A guest on the test bed: wall time (a real client drives it), the NIC on tap0,
     QEMU in the link namespace; params become popcorn.<key>=<value> on its command line,
-    after append."""
+    after append (a multikernel's plan's parameters, with its plan)."""
     net = config["network"]
     extra = " ".join(f"popcorn.{key}={value}" for key, value in params.items())
     extra = f"{append} popcorn.ip={GUEST_IP} popcorn.gw={ROUTER_GUEST_IP} {extra}".strip()
     qemu = {**config["qemu"], "append": f"{config['qemu']['append']} {extra}"}
-    m = machine(qemu, kernel, initrd, accel, experiment, vcpus, mem_mib)
+    m = machine(qemu, kernel, initrd, accel, experiment, vcpus, mem_mib, plan)
     return replace(m, icount=None, nic=net["nic"], tap=TAP, mac=GUEST_MAC,
                    launcher=tuple(bed.in_link([])))
 
@@ -58,7 +63,7 @@ def list_param(values: list[int]) -> str:
     return ",".join(str(v) for v in values)
 
 
-def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBed, vcpus: int,
+def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: Bed, vcpus: int,
                 workers: int, files: list[int], wait_s: float,
                 fault: tuple[str, float] = ("none", 0), inner: tuple[float, list[int]] = (0, [1])
                 ) -> Machine:
@@ -72,8 +77,16 @@ def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: NetBe
                         "streams": list_param(inner[1])})
 
 
+def target_facts(target: Target) -> dict:
+    """The provenance of a run on this target that never booted."""
+    if isinstance(target, HardwareTarget):
+        return {**facts(None, None), "target": "hardware", "host": target.hw["address"],
+                "qemu_version": NOT_QEMU}
+    return facts(target.binary, None)
+
+
 def record_unbooted(run_dir: Path, accel: str, status: str, reason: str,
-                    qemu_binary: str) -> None:
+                    target: Target) -> None:
     """status.json (and an empty load.json) for a run that never booted: no test bed,
     no link rate. Its rows then carry this status and reason."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +96,7 @@ def record_unbooted(run_dir: Path, accel: str, status: str, reason: str,
     atomic_write_json(run_dir / "status.json", {
         "status": status, "reason": reason, "stage": "start", "accel": accel,
         "timebase": "wall", "host_cores": os.cpu_count() or 0, "values": {},
-        **facts(qemu_binary, None), "kernel_build": "not booted"})
+        **target_facts(target), "kernel_build": "not booted"})
     log.error(f"net: not booted: {reason}")
 
 
@@ -103,9 +116,9 @@ def _wait_ready(console: ConsoleFollower, finished: threading.Event) -> str | No
     return None
 
 
-def _tell_guest_done(bed: NetBed) -> None:
+def _tell_guest_done(bed: Bed) -> None:
     deadline = time.monotonic() + DONE_CONNECT_S
-    argv = bed.in_client([sys.executable, "-c", CONNECT, GUEST_IP, str(DONE_PORT)])
+    argv = bed.in_client([sys.executable, "-c", CONNECT, bed.guest_ip, str(DONE_PORT)])
     while time.monotonic() < deadline:
         if subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                           check=False).returncode == 0:
@@ -114,7 +127,7 @@ def _tell_guest_done(bed: NetBed) -> None:
     log.warn("net: the guest did not take the end signal; its own wait_s ends it")
 
 
-def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event,
+def _drive(bed: Bed, load: Load, run_dir: Path, finished: threading.Event,
            servers: int) -> None:
     outcome: dict = {"rows": [], "error": ""}
     try:
@@ -134,7 +147,7 @@ def _drive(bed: NetBed, load: Load, run_dir: Path, finished: threading.Event,
             _tell_guest_done(bed)
 
 
-def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, bed: NetBed,
+def run_with_load(config: dict, target: Target, m: Machine, run_dir: Path, bed: Bed,
                   load: Load, load_s: float, servers: int = SERVERS) -> RunStatus:
     """Boots m, runs load once the guest reports its servers listen (net_ready=servers),
     and ends the guest after it."""
@@ -159,19 +172,27 @@ def run_with_load(config: dict, target: QemuTarget, m: Machine, run_dir: Path, b
     return status
 
 
-def run_on_testbed(config: dict, target: QemuTarget, run_dir: Path, accel: str,
-                   link: dict | None, guest: Callable[[NetBed], Machine], load: Load,
+def client_bed(target: Target):
+    """Where the load runs: a fresh test bed under QEMU; this host, routed to the machine,
+    on the hardware target."""
+    if isinstance(target, HardwareTarget):
+        return machine_bed(target.image_ip())
+    return testbed()
+
+
+def run_on_testbed(config: dict, target: Target, run_dir: Path, accel: str,
+                   link: dict | None, guest: Callable[[Bed], Machine], load: Load,
                    load_s: float, servers: int = SERVERS) -> RunStatus | None:
     """A run on a fresh test bed, with the link rate (None: the calibration itself).
     Without a link rate or a test bed it records why, and boots nothing."""
     if link is not None and link["link_mbit"] is None:
         record_unbooted(run_dir, accel, link["status"], f"no link rate: {link['reason']}",
-                        target.binary)
+                        target)
         return None
     try:
-        with testbed() as bed:
+        with client_bed(target) as bed:
             return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s,
                                  servers)
     except NetBedError as e:
-        record_unbooted(run_dir, accel, "error", str(e), target.binary)
+        record_unbooted(run_dir, accel, "error", str(e), target)
         return None

@@ -17,10 +17,9 @@ from .. import log
 from . import PROVENANCE, run_columns
 from ..fsutil import read_json
 from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv, wrk_spread_script
-from ..netbed import GUEST_IP, NetBed, shape
-from ..targets.qemu import QemuTarget, RunStatus
+from ..targets.qemu import RunStatus
 from .mknet import SYSTEM, mk_machine, secondary_ips, servers
-from .netrun import net_machine, read_load, run_on_testbed
+from .netrun import Bed, Target, net_machine, read_load, run_on_testbed
 
 PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
@@ -28,12 +27,13 @@ WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps",
                "reason", "round", "host_cores", *PROVENANCE]
 
 
-def web_load(web: dict, link_mbit: int, hosts: list[str]):
-    """The wrk sweep against nginx on hosts: one host, or several (the multikernel's
-    secondaries) that one wrk run spreads its threads over, so that its requests/s and
-    latency percentiles are over all of them."""
-    def load(bed: NetBed, stop: threading.Event, raw: Path) -> list[dict]:
-        shape(bed, link_mbit)
+def web_load(web: dict, link_mbit: int, servers: list[str] | None):
+    """The wrk sweep against nginx on the servers: the guest (None), or several (the
+    multikernel's secondaries) that one wrk run spreads its threads over, so that its
+    requests/s and latency percentiles are over all of them."""
+    def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
+        hosts = servers or [bed.guest_ip]
+        bed.shape(link_mbit)
         script = None
         threads = web["wrk_threads"]
         if len(hosts) > 1:
@@ -79,7 +79,7 @@ def load_seconds(web: dict) -> float:
 
 
 def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-            target: QemuTarget, link: dict, vcpus: int, system: str = "smp"
+            target: Target, link: dict, vcpus: int, system: str = "smp"
             ) -> RunStatus | None:
     """smp: nginx with V workers on V vCPUs. multikernel: the same V vCPUs as a primary
     that only forwards and V - 1 secondaries with one worker each."""
@@ -97,7 +97,7 @@ def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, vcpus,
                                 web["file_bytes"], wait_s,
                                 (web["fault"], web["fault_after_s"])),
-        web_load(web, link["link_mbit"], [GUEST_IP]), wait_s)
+        web_load(web, link["link_mbit"], None), wait_s)
 
 
 def secondaries(vcpus: int) -> int:

@@ -18,6 +18,7 @@ class Nic:
     driver: str
     mac: str
     addresses: list[str]        # IPv4 CIDRs
+    speed_mbit: int | None = None  # what the link reports; None if down or unknown
 
 
 @dataclass
@@ -62,8 +63,13 @@ def parse(text: str) -> MachineFacts:
             memmap.append(MemRange(int(words[1], 16), int(words[2], 16) + 1,
                                    "usable" if kind == "System RAM" else kind))
         elif words[:1] == ["nic"] and len(words) >= 4:
+            rest = words[4:]
+            speed = None
+            if rest and rest[0].startswith("speed="):
+                value = rest.pop(0).removeprefix("speed=")
+                speed = int(value) if value.isdigit() and int(value) > 0 else None
             nics.append(Nic(words[1], words[2], words[3].lower(),
-                            [a for a in (words[4] if len(words) > 4 else "").split(",") if a]))
+                            [a for a in (rest[0] if rest else "").split(",") if a], speed))
         elif "=" in line:
             key, _, value = line.partition("=")
             scalars[key.strip()] = value.strip()

@@ -26,6 +26,8 @@ for n in /sys/class/net/*; do
 	[ -e "$n/device/driver" ] || continue
 	name=${n##*/}
 	addrs=$(ip -o -4 addr show dev "$name" 2>/dev/null | awk '{print $4}' | tr '\n' ',')
-	echo "nic $name $(basename "$(readlink "$n/device/driver")") $(cat "$n/address") $addrs"
+	# the link's rate in Mbit/s; a link that is down reads as an error or -1
+	speed=$(cat "$n/speed" 2>/dev/null) || speed=-1
+	echo "nic $name $(basename "$(readlink "$n/device/driver")") $(cat "$n/address") speed=${speed:--1} $addrs"
 done
 echo "gateway=$(ip -4 route show default 2>/dev/null | awk '{print $3; exit}')"

@@ -75,5 +75,5 @@ class Ssh:
                     return result.stdout.decode(errors="replace")
             except TargetError:
                 pass
-            stop.wait(2.0)
+            stop.wait(1.0)
         return None

@@ -79,13 +79,32 @@ class HardwareTarget:
             if qemu_params not in cmdline:
                 raise TargetError("the machine's command line lacks its plan's parameters")
             cmdline = cmdline.replace(qemu_params, self.plan(m.plan.request, f).kernel_params())
+        elif "popcorn.k=" in cmdline:
+            raise TargetError("the machine's command line has a partition but no plan to "
+                              "plan it again on this machine")
+        elif m.vcpus > len(f.cpus):
+            raise TargetError(f"the SMP side needs {m.vcpus} CPUs and the machine has "
+                              f"{len(f.cpus)}")
+        else:
+            # SMP Linux on as many CPUs as the QEMU target gives it, so that its rows'
+            # vcpus say what ran (maxcpus takes the first ones the firmware lists).
+            cmdline = f"{cmdline} maxcpus={m.vcpus}"
         nic = f.nic_for(self.hw["address"])
         assert nic is not None  # refusals() said so otherwise
         cidr = self.hw["image_address"] or next(
             a for a in nic.addresses if a.split("/")[0] == self.hw["address"])
-        gateway = self.hw["gateway"] if self.hw["gateway"] is not None else f.gateway
+        gateway = self.hw["gateway"]
+        if gateway is None and cidr != "dhcp":   # a lease brings its own router
+            gateway = f.gateway
         return (f"{cmdline} popcorn.hw=1 popcorn.hw_run={nonce} popcorn.hw_mac={nic.mac} "
                 f"popcorn.hw_addr={cidr}" + (f" popcorn.hw_gw={gateway}" if gateway else ""))
+
+    def image_ip(self) -> str:
+        """Where the experiment's image answers: hardware.image_address, else (also
+        with a DHCP lease) the machine's own address."""
+        if self.hw["image_address"] in ("", "dhcp"):
+            return self.hw["address"]
+        return self.hw["image_address"].split("/")[0]
 
     # One run.
 
@@ -95,9 +114,7 @@ class HardwareTarget:
             stale.unlink(missing_ok=True)
         console_log = run_dir / "console.log"
         console_log.touch()
-        status = RunStatus("running", "", "start", "unknown", "wall", os.cpu_count() or 0,
-                           **{**host_facts(None, m.kernel), "qemu_version": NOT_QEMU})
-        status.target, status.host = "hardware", self.hw["address"]
+        status = self._new_status(m.kernel)
         atomic_write_json(run_dir / "status.json", asdict(status))
         load = HostLoad()
         load.start()
@@ -142,11 +159,37 @@ class HardwareTarget:
                  + (f": {status.reason}" if status.reason else ""))
         return status
 
+    def _new_status(self, kernel: Path) -> RunStatus:
+        status = RunStatus("running", "", "start", "unknown", "wall", os.cpu_count() or 0,
+                           **{**host_facts(None, kernel), "qemu_version": NOT_QEMU})
+        status.target, status.host = "hardware", self.hw["address"]
+        return status
+
+    def facts_only(self, kernel: Path, run_dir: Path) -> RunStatus:
+        """A run that only reads the machine's facts and boots nothing (the network
+        calibration, which the machine's own link makes moot): status.json ok, stage
+        facts, with machine-facts.json; error with the reason if it cannot."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        status = self._new_status(kernel)
+        status.stage = "facts"
+        started = time.monotonic()
+        try:
+            f = self.read_facts()
+            atomic_write_json(run_dir / "machine-facts.json", f.as_json())
+            status.host_cpu, status.host_cores = f.model or "unknown", len(f.cpus)
+            status.accel = self.check(f, kernel)
+            status.status = "ok"
+        except (TargetError, ConfigError) as e:
+            status.status, status.reason = "error", e.args[0]
+        status.wall_s = round(time.monotonic() - started, 3)
+        atomic_write_json(run_dir / "status.json", asdict(status))
+        return status
+
     def _load(self, m: Machine, cmdline: str) -> Ssh:
         """Copies the kernel and the image (with the SSH overlay) and kexec -l's them.
         Returns how to reach the image once it runs."""
         host_key, public = image.image_host_key(self.state)
-        known = image.known_hosts(self.state / "image_known_hosts", self.hw["address"], public)
+        known = image.known_hosts(self.state / "image_known_hosts", self.image_ip(), public)
         with tempfile.TemporaryDirectory(prefix="popcorn-hw-") as work:
             overlay = image.overlay(Path(work), host_key,
                                     image.public_key(Path(self.hw["ssh_key"])))
@@ -160,7 +203,7 @@ class HardwareTarget:
         self.own.run(f"kexec -l {REMOTE_KERNEL} --initrd={REMOTE_INITRD} "
                      f"--command-line={shlex.quote(cmdline)}", timeout_s=120)
         e = self.own.endpoint
-        return Ssh(Endpoint(e.address, "root", e.key, known, e.port))
+        return Ssh(Endpoint(self.image_ip(), "root", e.key, known, e.port))
 
     def _follow(self, console: ConsoleFollower, image_ssh: Ssh, timeouts: Timeouts,
                 status: RunStatus, kexec_at: float, console_log: Path) -> None:
