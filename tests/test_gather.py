@@ -39,6 +39,17 @@ def test_rows_keep_failed_runs(boot):
     assert boot.loc[0, "boot_s"] == 0.9 and boot.loc[0, "kernel_release"] == "6.12.117"
 
 
+def test_a_boot_row_on_hardware_says_the_machines_ram(tmp_path):
+    path = status_file(tmp_path, "status.json", "ok", "0.9")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "target": "hardware"}))
+    assert boot_row(path, 1, BOOT, KERNEL)["mem_mib"] is None   # no facts: not made up
+    memmap = [{"start": "0x0", "end": "0x9ffff", "kind": "usable"},
+              {"start": "0xa0000", "end": "0xfffff", "kind": "Reserved"},
+              {"start": "0x100000", "end": "0x3fffffff", "kind": "usable"}]
+    (tmp_path / "machine-facts.json").write_text(json.dumps({"memmap": memmap}))
+    assert boot_row(path, 1, BOOT, KERNEL)["mem_mib"] == 1023   # 640 KiB + 1023 MiB
+
+
 def test_summary_counts_runs_and_uses_ok_runs_only(boot):
     summary = boot_summary(boot)
     assert len(summary) == 1

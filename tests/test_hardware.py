@@ -126,7 +126,8 @@ def test_the_command_line_is_planned_on_the_machine_not_on_qemus_layout(tmp_path
     assert ("popcorn.hw=1 popcorn.hw_run=n0nce popcorn.hw_mac=ec:f4:bb:00:00:01 "
             "popcorn.hw_addr=192.168.1.20/24 popcorn.hw_gw=192.168.1.1") in cmdline
     leased = HardwareTarget({**config["hardware"], "image_address": "dhcp"})
-    assert leased.cmdline(m, f, "n0nce").endswith(" popcorn.hw_addr=dhcp")  # its router
+    assert leased.cmdline(m, f, "n0nce").endswith(  # the lease's own router
+        " popcorn.hw_addr=dhcp popcorn.hw_expect=192.168.1.20")
     assert leased.image_ip() == "192.168.1.20"
     lent = HardwareTarget({**config["hardware"], "cpus": [2]})
     with pytest.raises(ConfigError, match="more whole cores"):
@@ -166,3 +167,15 @@ def test_hardware_config_is_checked_by_name(tmp_path):
         validate_config(config, SCHEMA)
     with pytest.raises(ConfigError, match="hardware.address"):
         hardware_config(tmp_path, address="machine.example")
+
+
+def test_make_plan_covers_the_network_multikernels_too(tmp_path):
+    from popart.experiments.plans import requests
+    config = hardware_config(tmp_path)
+    config["experiments"]["web"]["vcpus"] = [2, 3]
+    planned = requests(config)
+    assert planned["net"].secondaries == config["experiments"]["net"]["secondaries"]
+    assert (planned["web-v2"].secondaries, planned["web-v3"].secondaries) == (1, 2)
+    config["experiments"]["web"]["enabled"] = False
+    config["experiments"]["net"]["systems"] = ["smp"]
+    assert not {"net", "web-v2"} & set(requests(config))

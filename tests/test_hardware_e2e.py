@@ -39,16 +39,15 @@ def in_debian(s: StandIn) -> str:
     return result.stdout.split() if result.returncode == 0 else f"ssh: {result.stderr}"
 
 
-@pytest.fixture(scope="session")
-def hardware_run(tmp_path_factory, standin) -> Path:
-    """.test/hardware.yaml through Snakemake in the stand-in's network namespace."""
-    workdir = tmp_path_factory.mktemp("hardware")
+def pipeline(standin: StandIn, workdir: Path, config: str) -> Path:
+    """The pipeline with CONFIG (and the stand-in's hardware section) through Snakemake in
+    the stand-in's network namespace; its working directory."""
     (workdir / "hw.yaml").write_text(yaml.safe_dump({"hardware": standin.hardware_config()}))
 
     def snakemake(*targets: str) -> list[str]:
         return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                 "--directory", str(workdir), "--cores", str(os.cpu_count() or 2), *targets,
-                "--configfile", str(REPO / ".test/hardware.yaml"), str(workdir / "hw.yaml"),
+                "--configfile", str(REPO / config), str(workdir / "hw.yaml"),
                 "--config", "results_dir=results"]
     # The images first, outside the namespace: the net image fetches Debian's packages,
     # and the namespace reaches only the stand-in.
@@ -58,6 +57,11 @@ def hardware_run(tmp_path_factory, standin) -> Path:
         (workdir / f"snakemake-{name}.out").write_text(result.stdout + result.stderr)
         assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return workdir
+
+
+@pytest.fixture(scope="session")
+def hardware_run(tmp_path_factory, standin) -> Path:
+    return pipeline(standin, tmp_path_factory.mktemp("hardware"), ".test/hardware.yaml")
 
 
 def test_the_hardware_target_gives_the_qemu_targets_tidy_csvs(hardware_run, standin):
@@ -175,4 +179,20 @@ def test_make_plan_prints_the_partition_and_changes_nothing(hardware_run, standi
     assert [s["apic_ids"] for s in mk["secondaries"]] == [[1], [2]]
     assert mk["secondaries"][0]["mem"] == "0x40000000-0x47ffffff"
     assert [s["apic_ids"] for s in plan["plans"]["msg-stress"]["secondaries"]] == [[1], [2], [3]]
+    assert in_debian(standin) == [standin.release, "0"]
+
+
+@pytest.mark.skipif(os.environ.get("POPCORN_HARDWARE_ALL") != "1",
+                    reason="about 2.5 min more: POPCORN_HARDWARE_ALL=1 (README) runs it")
+def test_boot_soak_and_migrate_run_on_the_machine_too(hardware_run, standin, tmp_path):
+    """.test/hardware-rest.yaml: the experiments the default test leaves out."""
+    results = pipeline(standin, tmp_path, ".test/hardware-rest.yaml") / "results"
+    for name in ("boot/boot.csv", "migrate/migrate.csv", "net/soak.csv"):
+        rows = pd.read_csv(results / name)
+        assert len(rows) and set(rows["status"]) == {"ok"}, (name, rows)
+        assert set(rows["target"]) == {"hardware"} and set(rows["host"]) == {ADDRESS}
+    boot = pd.read_csv(results / "boot/boot.csv")
+    assert set(boot["mem_mib"]) == {MEM_MIB - 1}   # the stand-in's RAM, less its firmware's
+    soak = json.loads((results / "net/soak.json").read_text())
+    assert soak["corrupted"] == 0 and soak["duplicated"] == 0
     assert in_debian(standin) == [standin.release, "0"]

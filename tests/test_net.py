@@ -254,6 +254,8 @@ def test_the_load_waits_for_this_runs_guest_not_an_earlier_runs_console(tmp_path
         return []
 
     class Bed:
+        guest_ip = "10.77.1.2"
+
         def in_client(self, argv):
             return ["true"]
 
@@ -270,7 +272,7 @@ import sys
 from popart.hardware.bed import machine_bed
 from popart.netbed import NetBedError
 try:
-    with machine_bed(sys.argv[1]) as bed:
+    with machine_bed(sys.argv[1], route=sys.argv[2] == "route") as bed:
         print("inside", bed.guest_ip, bed.in_client(["iperf3"]))
         import subprocess
         print(subprocess.run(["ip", "route"], capture_output=True, text=True).stdout)
@@ -283,7 +285,7 @@ except NetBedError as e:
 def test_the_hardware_target_routes_the_secondaries_through_the_machine_for_the_run():
     """In a namespace of its own, with a machine at 192.0.2.9 on the subnet of a veth: the route to
     10.78.0.0/24 is there during the block and gone after; a machine off the subnet is
-    refused in one line that names the route."""
+    refused in one line that names the route, and so is a route that goes elsewhere."""
     ns = f"popcorn-route{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
@@ -291,11 +293,13 @@ def test_the_hardware_target_routes_the_secondaries_through_the_machine_for_the_
                      ["addr", "add", "192.0.2.1/24", "dev", "d0"], ["link", "set", "d0", "up"]):
             subprocess.run(["ip", "-n", ns, *argv], check=True)
 
-        def run(address: str) -> str:
+        def run(address: str, route: str = "route") -> str:
             return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", ROUTED,
-                                   address], capture_output=True, text=True, check=True,
+                                   address, route], capture_output=True, text=True,
+                                  check=True,
                                   env={**os.environ, "PYTHONPATH": str(REPO / "workflow")}
                                   ).stdout
+        assert "10.78.0.0/24" not in run("192.0.2.9", "smp")   # SMP Linux needs none
         inside = run("192.0.2.9")
         assert "inside 192.0.2.9 ['iperf3']" in inside
         assert "10.78.0.0/24 via 192.0.2.9 dev d0" in inside
@@ -305,5 +309,9 @@ def test_the_hardware_target_routes_the_secondaries_through_the_machine_for_the_
         refused = run("198.51.100.7")
         assert refused.startswith("refused: ") and "cannot route 10.78.0.0/24" in refused
         assert refused.count("\n") == 1 and "through the machine at 198.51.100.7" in refused
+        subprocess.run(["ip", "-n", ns, "route", "add", "10.78.0.0/24", "via", "192.0.2.5"],
+                       check=True)
+        elsewhere = run("192.0.2.9")
+        assert "exists already and goes elsewhere (10.78.0.2 via 192.0.2.5" in elsewhere
     finally:
         subprocess.run(["ip", "netns", "delete", ns], check=False)

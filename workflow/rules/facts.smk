@@ -80,7 +80,7 @@ rule net_link_facts:
         table=multiext(res("tables/net_link"), ".csv", ".md"),
     params:
         stem="net_link",
-        title="The shaped link (link.json)",
+        title="The link (link.json)",
     log:
         res("logs/facts/net_link.log"),
     shell:

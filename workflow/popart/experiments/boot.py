@@ -30,7 +30,7 @@ def boot_row(status_json: Path, run: int, boot: dict, kernel_info: dict) -> dict
         "status": status["status"],
         "reason": status.get("reason", ""),
         "vcpus": boot["vcpus"],
-        "mem_mib": boot["mem_mib"],
+        "mem_mib": mem_mib(status_json.parent, status, boot),
         "kernel_release": values.get("kernel_release", kernel_info["kernel_release"]),
         "run": run,
         "boot_s": reported_number(values.get("init_uptime_s")),
@@ -38,3 +38,16 @@ def boot_row(status_json: Path, run: int, boot: dict, kernel_info: dict) -> dict
         "total_wall_s": status.get("wall_s"),
         "host_cores": status["host_cores"],
     }
+
+
+def mem_mib(run_dir: Path, status: dict, boot: dict) -> int | None:
+    """The RAM the kernel had: boot.mem_mib under QEMU; on the hardware target all the
+    machine's usable RAM (its firmware map), which only maxcpus= limits there."""
+    if status.get("target") != "hardware":
+        return boot["mem_mib"]
+    facts = run_dir / "machine-facts.json"
+    if not facts.exists():
+        return None   # it never got as far as the facts: the row's status says why
+    ranges = read_json(facts)["memmap"]
+    return sum(int(r["end"], 16) + 1 - int(r["start"], 16) for r in ranges
+               if r["kind"] == "usable") >> 20

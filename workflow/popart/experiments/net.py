@@ -3,10 +3,11 @@ directions and several streams, and round trips with ping, between the client na
 ("outside") and a guest, through a link that tc shapes to link_mbit.
 
 The link rate comes first, from a calibration boot: iperf3 through the unshaped link,
-both directions. On KVM or hardware the link is network.link_mbit (1 Gbit/s, the
-thesis's). An emulated guest cannot fill that, and a link it cannot fill measures the
-CPU, so under TCG the link is shaped to network.tcg_link_fraction of the slower
-unshaped direction.
+both directions. On KVM the link is network.link_mbit (1 Gbit/s, the thesis's). An
+emulated guest cannot fill that, and a link it cannot fill measures the CPU, so under
+TCG the link is shaped to network.tcg_link_fraction of the slower unshaped direction.
+On the hardware target the client is this host (hardware/bed.py), nothing is shaped and
+nothing boots for the rate: the link is the machine's NIC at the rate it reports.
 
 `system` names what runs in the guest, `path` what a row measured:
 - smp: outside-guest (iperf3 and ping through the link), and ns-ns, veth between two
@@ -199,7 +200,7 @@ def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
         return run_on_testbed(
             config, target, run_dir, accel, link,
             lambda bed: mk_machine(config, kernel, initrd, accel, bed, k, [], wait_s, inner),
-            sharing_load(net, link["link_mbit"], k), wait_s, servers(k))
+            sharing_load(net, link["link_mbit"], k), wait_s, servers(k), multikernel=True)
     return run_on_testbed(
         config, target, run_dir, accel, link,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, net["vcpus"], 1, [],

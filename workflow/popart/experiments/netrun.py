@@ -172,17 +172,18 @@ def run_with_load(config: dict, target: Target, m: Machine, run_dir: Path, bed: 
     return status
 
 
-def client_bed(target: Target):
-    """Where the load runs: a fresh test bed under QEMU; this host, routed to the machine,
-    on the hardware target."""
+def client_bed(target: Target, multikernel: bool):
+    """Where the load runs: a fresh test bed under QEMU; this host on the hardware target,
+    routed to the multikernel's secondaries through the machine when they serve."""
     if isinstance(target, HardwareTarget):
-        return machine_bed(target.image_ip())
+        return machine_bed(target.image_ip(), route=multikernel)
     return testbed()
 
 
 def run_on_testbed(config: dict, target: Target, run_dir: Path, accel: str,
                    link: dict | None, guest: Callable[[Bed], Machine], load: Load,
-                   load_s: float, servers: int = SERVERS) -> RunStatus | None:
+                   load_s: float, servers: int = SERVERS, multikernel: bool = False
+                   ) -> RunStatus | None:
     """A run on a fresh test bed, with the link rate (None: the calibration itself).
     Without a link rate or a test bed it records why, and boots nothing."""
     if link is not None and link["link_mbit"] is None:
@@ -190,7 +191,7 @@ def run_on_testbed(config: dict, target: Target, run_dir: Path, accel: str,
                         target)
         return None
     try:
-        with client_bed(target) as bed:
+        with client_bed(target, multikernel) as bed:
             return run_with_load(config, target, guest(bed), run_dir, bed, load, load_s,
                                  servers)
     except NetBedError as e:

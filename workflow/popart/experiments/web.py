@@ -91,7 +91,8 @@ def run_web(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
             config, target, run_dir, accel, link,
             lambda bed: mk_machine(config, kernel, initrd, accel, bed, k, web["file_bytes"],
                                    wait_s),
-            web_load(web, link["link_mbit"], secondary_ips(k)), wait_s, servers(k))
+            web_load(web, link["link_mbit"], secondary_ips(k)), wait_s, servers(k),
+            multikernel=True)
     return run_on_testbed(
         config, target, run_dir, accel, link,
         lambda bed: net_machine(config, kernel, initrd, accel, bed, vcpus, vcpus,

@@ -3,8 +3,8 @@ route to the machine's NIC, at that link's own rate. Nothing here shapes the lin
 the machine's, shared with whatever else is on it) and no namespace is made.
 
 The multikernel's secondaries sit behind the machine's primary (netbed.KERNELS_NET), so
-for the block this host routes that subnet through the machine's address, unless a
-route it already has does so; a route it added it removes again.
+for a multikernel's run this host routes that subnet through the machine's address,
+unless a route it already has does so; a route it added it removes again.
 """
 import subprocess
 from collections.abc import Iterator
@@ -43,16 +43,20 @@ def routes_through(address: str) -> bool:
 
 
 @contextmanager
-def machine_bed(address: str) -> Iterator[MachineBed]:
+def machine_bed(address: str, route: bool) -> Iterator[MachineBed]:
+    """route: the load reaches the secondaries too (a multikernel's run)."""
     added = False
-    if not routes_through(address):
+    if route and not routes_through(address):
         got = _ip("-4", "route", "add", KERNELS_NET, "via", address)
         if got.returncode != 0:
             why = (got.stderr.strip().splitlines() or ["no output"])[-1]
+            if "File exists" in why:
+                now = _ip("-4", "route", "get", PROBE).stdout.strip()
+                why = f"a route to it exists already and goes elsewhere ({now})"
             raise NetBedError(
                 f"this host cannot route {KERNELS_NET} (the multikernel's links) through the "
                 f"machine at {address}: ip route add: {why} (it needs root, and the machine "
-                f"on a subnet of this host; or add that route yourself)")
+                f"on a subnet of this host; or set that route up yourself)")
         added = True
         log.info(f"hardware: routing {KERNELS_NET} through {address} for the run")
     try:

@@ -96,8 +96,10 @@ class HardwareTarget:
         gateway = self.hw["gateway"]
         if gateway is None and cidr != "dhcp":   # a lease brings its own router
             gateway = f.gateway
+        expect = f" popcorn.hw_expect={self.image_ip()}" if cidr == "dhcp" else ""
         return (f"{cmdline} popcorn.hw=1 popcorn.hw_run={nonce} popcorn.hw_mac={nic.mac} "
-                f"popcorn.hw_addr={cidr}" + (f" popcorn.hw_gw={gateway}" if gateway else ""))
+                f"popcorn.hw_addr={cidr}{expect}"
+                + (f" popcorn.hw_gw={gateway}" if gateway else ""))
 
     def image_ip(self) -> str:
         """Where the experiment's image answers: hardware.image_address, else (also
@@ -274,7 +276,8 @@ class HardwareTarget:
             timeout_s=20).returncode == 0
         how = "reboot through the image's SSH" if rebooted else "no answer from the image"
         if not rebooted and self.own.wait_until(back, 1, STOP):
-            how = "it had rebooted itself (panic=-1 reboots a panicked kernel)"
+            how = ("it had rebooted itself (panic=-1 reboots a panicked kernel; an image "
+                   "that could not bring up its network or SSH server reboots too)")
             _fail(status, "the experiment kernel rebooted the machine by itself")
         elif not (rebooted and self.own.wait_until(back, self.limits["return_s"], STOP)):
             how = self._power_cycle(status, how)
