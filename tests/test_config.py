@@ -81,14 +81,14 @@ def test_load_config_reports_bad_files(tmp_path):
 
 
 def test_every_test_configuration_is_valid(tmp_path):
-    # .test/hardware.yaml gets its machine from the test (tests/test_hardware_e2e.py).
+    # .test/hardware*.yaml get their machine from the test (tests/test_hardware_e2e.py).
     for name in ("key", "known_hosts"):
         (tmp_path / name).write_text("x")
     machine = {"hardware": {"address": "10.79.0.2", "ssh_key": str(tmp_path / "key"),
                             "known_hosts": str(tmp_path / "known_hosts")}}
     for path in sorted((REPO / ".test").glob("*.yaml")):
         merged = copy.deepcopy(DEFAULT)
-        if path.name == "hardware.yaml":
+        if path.name.startswith("hardware"):
             merged.update(copy.deepcopy(machine))
         for key, value in yaml.safe_load(path.read_text()).items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
