@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from ..fsutil import read_json
+from ..hardware.facts import saved_usable_mib
 from . import PROVENANCE, reported_number, run_columns
 from ..machines import machine, timeouts
 from ..targets.qemu import QemuTarget, RunStatus
@@ -48,6 +49,4 @@ def mem_mib(run_dir: Path, status: dict, boot: dict) -> int | None:
     facts = run_dir / "machine-facts.json"
     if not facts.exists():
         return None   # it never got as far as the facts: the row's status says why
-    ranges = read_json(facts)["memmap"]
-    return sum(int(r["end"], 16) + 1 - int(r["start"], 16) for r in ranges
-               if r["kind"] == "usable") >> 20
+    return saved_usable_mib(read_json(facts))

@@ -27,6 +27,7 @@ from ..console import parse_console
 from ..fsutil import atomic_write_json, read_json
 from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
                        ping_argv, run_tool)
+from ..hardware.facts import saved_nic_speed
 from ..targets.hardware import HardwareTarget
 from ..targets.qemu import RunStatus
 from .mknet import IPERF3_PORT, SYSTEM, mk_machine, primary_ports, secondary_ips, servers
@@ -53,7 +54,8 @@ NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughpu
 
 def iperf3_mbit(bed: Bed, seconds: float, streams: int, direction: str, raw: Path,
                 server: tuple[str, int] | None = None, name: str = "") -> float:
-    """One iperf3 run, against the guest's server unless another is named. The server takes a moment to listen again after a test (long
+    """One iperf3 run, against the guest's server unless another is named. The server
+    takes a moment to listen again after a test (long
     under emulation): it gets a pause first, and a refused, busy or resetting server is
     tried again a few times."""
     host, port = server or (bed.guest_ip, IPERF3_PORT)
@@ -126,9 +128,7 @@ def machine_link(run_dir: Path, status: dict, network: dict) -> tuple[int, str]:
     """On the hardware target the link is the machine's own NIC, never shaped: its rate
     is what the NIC reports (machine-facts.json), else network.link_mbit, said so."""
     path = run_dir / "machine-facts.json"
-    facts = read_json(path) if path.exists() else {}
-    speed = next((n.get("speed_mbit") for n in facts.get("nics", [])
-                  if any(a.split("/")[0] == status.get("host") for a in n["addresses"])), None)
+    speed = saved_nic_speed(read_json(path), status["host"]) if path.exists() else None
     if speed:
         return speed, "the machine's NIC, as it reports its rate (not shaped)"
     return network["link_mbit"], "network.link_mbit (the machine's NIC reported no rate; not shaped)"

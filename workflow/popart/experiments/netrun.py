@@ -26,7 +26,7 @@ from ..partition import Plan
 from ..provenance import facts
 from ..hardware.bed import MachineBed, machine_bed
 from ..netbed import GUEST_IP, GUEST_MAC, ROUTER_GUEST_IP, TAP, NetBed, NetBedError, testbed
-from ..targets.hardware import NOT_QEMU, HardwareTarget
+from ..targets.hardware import HardwareTarget
 from ..targets.qemu import Machine, QemuTarget, RunStatus, console_path
 
 DONE_PORT = 7777
@@ -80,8 +80,7 @@ def net_machine(config: dict, kernel: Path, initrd: Path, accel: str, bed: Bed, 
 def target_facts(target: Target) -> dict:
     """The provenance of a run on this target that never booted."""
     if isinstance(target, HardwareTarget):
-        return {**facts(None, None), "target": "hardware", "host": target.hw["address"],
-                "qemu_version": NOT_QEMU}
+        return target.provenance(None)
     return facts(target.binary, None)
 
 

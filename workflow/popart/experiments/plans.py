@@ -23,15 +23,14 @@ def requests(config: dict) -> dict[str, Request]:
         "msg-stress": lambda: msg_machine(config, NO_FILE, NO_FILE, "tcg", "stress"),
         "soak": lambda: soak_machine(config, NO_FILE, NO_FILE, "tcg"),
         "migrate": lambda: migrate_machine(config, NO_FILE, NO_FILE, "tcg"),
-        "net": lambda: mk_machine(config, NO_FILE, NO_FILE, "tcg", bed,
-                                  experiments["net"]["secondaries"], [], 0),
     }
+    if "multikernel" in experiments["net"]["systems"]:
+        builders["net"] = lambda: mk_machine(config, NO_FILE, NO_FILE, "tcg", bed,
+                                             experiments["net"]["secondaries"], [], 0)
     if "multikernel" in experiments["web"]["systems"]:
         for v in experiments["web"]["vcpus"]:
             builders[f"web-v{v}"] = (lambda v=v: mk_machine(
                 config, NO_FILE, NO_FILE, "tcg", bed, secondaries(v), [], 0))
-    if "multikernel" not in experiments["net"]["systems"]:
-        del builders["net"]
     out = {}
     for name, build in builders.items():
         section = experiments.get(name.split("-")[0], {})

@@ -46,8 +46,25 @@ class MachineFacts:
 
     def nic_for(self, address: str) -> Nic | None:
         """The NIC that carries the address the host reaches the machine at."""
-        return next((n for n in self.nics
-                     if any(a.split("/")[0] == address for a in n.addresses)), None)
+        return next((n for n in self.nics if carries(n.addresses, address)), None)
+
+
+def carries(cidrs: list[str], address: str) -> bool:
+    return any(a.split("/")[0] == address for a in cidrs)
+
+
+# Readers of the machine-facts.json a run leaves (MachineFacts.as_json).
+
+def saved_nic_speed(saved: dict, address: str) -> int | None:
+    """The rate in Mbit/s of the NIC that carries address; None if unknown."""
+    return next((n.get("speed_mbit") for n in saved.get("nics", [])
+                 if carries(n["addresses"], address)), None)
+
+
+def saved_usable_mib(saved: dict) -> int:
+    """The machine's usable RAM in MiB, from its firmware map."""
+    return sum(int(r["end"], 16) + 1 - int(r["start"], 16) for r in saved["memmap"]
+               if r["kind"] == "usable") >> 20
 
 
 def parse(text: str) -> MachineFacts:

@@ -161,11 +161,14 @@ class HardwareTarget:
                  + (f": {status.reason}" if status.reason else ""))
         return status
 
+    def provenance(self, kernel: Path | None) -> dict:
+        """The provenance columns of a run on this machine."""
+        return {**host_facts(None, kernel), "target": "hardware", "host": self.hw["address"],
+                "qemu_version": NOT_QEMU}
+
     def _new_status(self, kernel: Path) -> RunStatus:
-        status = RunStatus("running", "", "start", "unknown", "wall", os.cpu_count() or 0,
-                           **{**host_facts(None, kernel), "qemu_version": NOT_QEMU})
-        status.target, status.host = "hardware", self.hw["address"]
-        return status
+        return RunStatus("running", "", "start", "unknown", "wall", os.cpu_count() or 0,
+                         **self.provenance(kernel))
 
     def facts_only(self, kernel: Path, run_dir: Path) -> RunStatus:
         """A run that only reads the machine's facts and boots nothing (the network
