@@ -160,6 +160,43 @@ static void unit_lazy_tail(void)
 	free(sh);
 }
 
+/*
+ * A lazy ring (the channel's): a waiting producer is told a quarter at a time, or when
+ * the ring is empty, never per message; pcn_ring_room() asks as a send would.
+ */
+static void unit_lazy_ring(void)
+{
+	struct pcn_ring_shared *sh = new_ring(&geometry);
+	struct pcn_ring_msg msg;
+	struct pcn_ring_tx tx;
+	struct pcn_ring_rx rx;
+	u8 buf[MAX_LEN] = { 0 };
+	u32 i, sent = 0;
+
+	connect(&tx, &rx, sh, &geometry);
+	rx.lazy = true;
+	check(pcn_ring_room(&tx, MAX_LEN) == 0 && READ_ONCE(sh->ctl.waiting) == 0,
+	      "an empty ring has room, and nobody waits");
+	check(pcn_ring_room(&tx, geometry.ndata * 64) == -EMSGSIZE, "room for too large: never");
+	while (!pcn_ring_send(&tx, 1, 0, 0, buf, 8))
+		sent++;
+	check(sent == geometry.nslots && READ_ONCE(sh->ctl.waiting) == 1, "full, and it waits");
+	check(pcn_ring_room(&tx, 8) == -EAGAIN && tx.head == sent, "no room: nothing written");
+	check(pcn_ring_recv(&rx, &msg, buf) == 1 && READ_ONCE(sh->ctl.tail) == 0,
+	      "a lazy ring does not publish per message for a waiting producer");
+	check(!pcn_ring_empty(&rx), "and its next message is still there");
+	for (i = 1; i < geometry.nslots / 4; i++)
+		check(pcn_ring_recv(&rx, &msg, buf) == 1, "receive");
+	check(READ_ONCE(sh->ctl.tail) == geometry.nslots / 4, "a quarter: published");
+	check(pcn_ring_room(&tx, 8) == 0 && READ_ONCE(sh->ctl.waiting) == 0,
+	      "the producer sees the room and stops waiting");
+	while (pcn_ring_recv(&rx, &msg, buf) == 1)
+		;
+	check(READ_ONCE(sh->ctl.tail) == rx.tail, "an empty ring: everything published");
+	printf("ok a lazy ring tells a waiting producer a quarter at a time\n");
+	free(sh);
+}
+
 static void unit_malformed(void)
 {
 	struct pcn_ring_shared *sh = new_ring(&geometry);
@@ -509,6 +546,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "unit")) {
 		unit_sizes();
 		unit_lazy_tail();
+		unit_lazy_ring();
 		unit_malformed();
 		unit_epochs();
 	} else if (argc == 4 && !strcmp(argv[1], "pingpong")) {

@@ -4,11 +4,16 @@
  * of the machine.
  *
  * Every kernel has one point-to-point Ethernet device per possible peer, pcn<peer>. A
- * frame sent on pcn2 travels to kernel 2 as one message of the messaging layer
- * (arch/x86/kernel/popcorn/kmsg.c), whose rings, IPIs and interrupt mitigation carry
- * it, and kernel 2 receives it on its pcn<sender> through NAPI. The carrier follows
- * the peer: on while its heartbeat moves, off when it stops (frames to it are then
- * dropped and counted), on again when it boots again.
+ * frame sent on pcn2 travels to kernel 2 as one message in the messaging layer's
+ * channel (arch/x86/kernel/popcorn/kmsg_chan.c), rings of their own for this driver,
+ * and kernel 2's NAPI poll on its pcn<sender> copies it once, from the ring into an
+ * skb. The rings are driven as a NIC's descriptor rings are: a sleeping poll is woken
+ * by an IPI; a frame that does not fit this poll's budget stays in the ring; a sender
+ * stops its queue while a largest frame might not fit and is woken by the receiver's
+ * IPI once a quarter of the ring is free. The carrier follows the peer: on while its
+ * heartbeat moves, off when it stops (frames to it are then dropped and counted), on
+ * again when it boots again. /proc/popcorn_net counts, per link, what the rings and
+ * the queue did.
  *
  * Each message is a small header, then the Ethernet frame. The header carries what a
  * NIC with checksum offload would know: that the sender's stack had verified the
@@ -23,20 +28,23 @@
  */
 #define pr_fmt(fmt) "popcorn net: " fmt
 
+#include <linux/delay.h>
 #include <linux/etherdevice.h>
-#include <linux/hrtimer.h>
+#include <linux/if_vlan.h>
 #include <linux/init.h>
+#include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/popcorn_kmsg.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 
 #define NR_KERNELS	POPCORN_KMSG_MAX_KERNELS
 #define PCN_MAX_MTU	(POPCORN_KMSG_MAX_PAYLOAD - sizeof(struct pcn_hdr) - ETH_HLEN)
-#define RX_QUEUE_MAX	1024		/* frames waiting for NAPI, per device */
-#define RETRY_NS	(20 * NSEC_PER_USEC)
 #define LINK_CHECK_MS	100
+#define INJECT_WAIT_MS	1000	/* for room in the ring, per bad frame */
 
 #define PCN_CSUM_PARTIAL	0x1	/* finish the checksum at csum_start + csum_offset */
 #define PCN_CSUM_VALID		0x2	/* the sender's stack had verified it */
@@ -57,9 +65,10 @@ struct pcn_priv {
 	struct net_device *dev;
 	unsigned int peer;
 	struct napi_struct napi;
-	struct sk_buff_head rxq;
-	struct sk_buff *pending;	/* waits for room in the ring; the queue is stopped */
-	struct hrtimer retry;
+	atomic64_t stops;	/* the queue stopped: a largest frame might not fit */
+	atomic64_t wakes;	/* and started again (here, or from the peer's IPI) */
+	atomic64_t busy;	/* a frame found the ring full anyway (back to the qdisc) */
+	u64 polls;
 };
 
 static struct net_device *devs[NR_KERNELS];
@@ -78,12 +87,6 @@ static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
 	dev_kfree_skb_any(skb);
 }
 
-/* A frame goes out linear (one copy into the ring), its header pushed before it. */
-static int pcn_send(struct pcn_priv *p, struct sk_buff *skb)
-{
-	return popcorn_kmsg_send_nowait(p->peer, POPCORN_KMSG_NET, skb->data, skb->len);
-}
-
 /* This device has no checksum offload: what it sends is complete, or was verified. */
 static void pcn_push_hdr(struct sk_buff *skb)
 {
@@ -92,6 +95,34 @@ static void pcn_push_hdr(struct sk_buff *skb)
 	*hdr = (struct pcn_hdr){
 		.flags = skb->ip_summed == CHECKSUM_UNNECESSARY ? PCN_CSUM_VALID : 0,
 	};
+}
+
+/* The longest message a frame of this device's MTU makes. */
+static u32 pcn_max_msg(const struct net_device *dev)
+{
+	return sizeof(struct pcn_hdr) + VLAN_ETH_HLEN + READ_ONCE(dev->mtu);
+}
+
+static bool pcn_room(struct pcn_priv *p)
+{
+	return !popcorn_kmsg_chan_room(p->peer, pcn_max_msg(p->dev));
+}
+
+/*
+ * As a NIC stops while its ring may not hold another frame: the next frame then never
+ * finds the ring full. The peer's tx_room wakes the queue; the check again after the
+ * stop catches room freed before the stop, whose wake-up found the queue running.
+ */
+static void pcn_stop_if_full(struct pcn_priv *p)
+{
+	if (pcn_room(p))
+		return;
+	netif_stop_queue(p->dev);
+	atomic64_inc(&p->stops);
+	if (pcn_room(p)) {
+		netif_wake_queue(p->dev);
+		atomic64_inc(&p->wakes);
+	}
 }
 
 static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
@@ -106,32 +137,36 @@ static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	pcn_push_hdr(skb);
 	if (netif_carrier_ok(dev))
-		ret = pcn_send(p, skb);
+		ret = popcorn_kmsg_chan_send(p->peer, skb->data, skb->len);	/* the one copy */
 	if (ret == -EAGAIN) {
-		/* The peer's ring is full: hold this frame until there is room. */
-		netif_stop_queue(dev);
-		p->pending = skb;
-		hrtimer_start(&p->retry, ns_to_ktime(RETRY_NS), HRTIMER_MODE_REL_SOFT);
-		return NETDEV_TX_OK;
+		/* Longer than the room kept free: the qdisc sends it again after the wake. */
+		skb_pull(skb, sizeof(struct pcn_hdr));
+		atomic64_inc(&p->busy);
+		pcn_stop_if_full(p);
+		if (netif_queue_stopped(dev))
+			return NETDEV_TX_BUSY;
+		ret = popcorn_kmsg_chan_send(p->peer, skb_push(skb, sizeof(struct pcn_hdr)),
+					     skb->len);
 	}
 	pcn_account_tx(dev, skb, ret);
+	if (!ret)
+		pcn_stop_if_full(p);
 	return NETDEV_TX_OK;
 }
 
-static enum hrtimer_restart pcn_retry(struct hrtimer *timer)
+/* The peer freed room in the ring to it: from its IPI, or the heartbeat. */
+static void pcn_tx_room(unsigned int peer)
 {
-	struct pcn_priv *p = container_of(timer, struct pcn_priv, retry);
-	struct sk_buff *skb = p->pending;
-	int ret = netif_carrier_ok(p->dev) ? pcn_send(p, skb) : -EHOSTDOWN;
+	struct net_device *dev = peer < NR_KERNELS ? READ_ONCE(devs[peer]) : NULL;
+	struct pcn_priv *p;
 
-	if (ret == -EAGAIN) {
-		hrtimer_forward_now(timer, ns_to_ktime(RETRY_NS));
-		return HRTIMER_RESTART;
+	if (!dev || !netif_running(dev) || !netif_queue_stopped(dev))
+		return;
+	p = netdev_priv(dev);
+	if (pcn_room(p)) {
+		netif_wake_queue(dev);
+		atomic64_inc(&p->wakes);
 	}
-	p->pending = NULL;
-	pcn_account_tx(p->dev, skb, ret);
-	netif_wake_queue(p->dev);
-	return HRTIMER_NORESTART;
 }
 
 /*
@@ -140,13 +175,13 @@ static enum hrtimer_restart pcn_retry(struct hrtimer *timer)
  */
 static bool pcn_set_csum(struct sk_buff *skb, const struct pcn_hdr *hdr)
 {
-	u8 flags = READ_ONCE(hdr->flags);
+	u8 flags = hdr->flags;
 
 	if (flags & ~PCN_FLAGS)
 		return false;
 	if (flags & PCN_CSUM_PARTIAL) {
-		if (!skb_partial_csum_set(skb, le16_to_cpu(READ_ONCE(hdr->csum_start)),
-					  le16_to_cpu(READ_ONCE(hdr->csum_offset))))
+		if (!skb_partial_csum_set(skb, le16_to_cpu(hdr->csum_start),
+					  le16_to_cpu(hdr->csum_offset)))
 			return false;
 		/* Finished here, so that a frame forwarded on is complete. */
 		if (skb_checksum_help(skb))
@@ -158,64 +193,81 @@ static bool pcn_set_csum(struct sk_buff *skb, const struct pcn_hdr *hdr)
 	return true;
 }
 
-/* A frame from a peer (the messaging layer's softirq context): to NAPI. */
-static void pcn_receive(const struct popcorn_kmsg *msg)
+/*
+ * A frame in the ring from the peer (the NAPI poll): its header read once into ours,
+ * its bytes copied once, into the skb, after the length is checked.
+ */
+static void pcn_receive(struct pcn_priv *p, const struct popcorn_kmsg_chan_msg *m)
 {
-	struct net_device *dev = msg->from < NR_KERNELS ? READ_ONCE(devs[msg->from]) : NULL;
-	const struct pcn_hdr *hdr = (const struct pcn_hdr *)msg->data;
-	u32 len = msg->len;	/* the messaging layer bounded it to its payload */
-	struct pcn_priv *p;
+	struct net_device *dev = p->dev;
+	struct pcn_hdr hdr;
 	struct sk_buff *skb;
+	u32 len = m->len;	/* the ring bounded it to a message's payload */
 
-	if (!dev)
-		return;
-	p = netdev_priv(dev);
-	if (len < sizeof(*hdr) + ETH_HLEN ||
-	    len - sizeof(*hdr) > READ_ONCE(dev->mtu) + ETH_HLEN) {
+	if (len < sizeof(hdr) + ETH_HLEN || len - sizeof(hdr) > READ_ONCE(dev->mtu) + ETH_HLEN) {
 		DEV_STATS_INC(dev, rx_length_errors);
 		DEV_STATS_INC(dev, rx_errors);
 		return;
 	}
-	len -= sizeof(*hdr);
-	if (!netif_running(dev) || skb_queue_len(&p->rxq) >= RX_QUEUE_MAX) {
-		DEV_STATS_INC(dev, rx_dropped);
-		return;
-	}
-	skb = netdev_alloc_skb_ip_align(dev, len);
+	memcpy(&hdr, m->data, sizeof(hdr));
+	len -= sizeof(hdr);
+	skb = napi_alloc_skb(&p->napi, len);
 	if (!skb) {
 		DEV_STATS_INC(dev, rx_dropped);
 		return;
 	}
-	skb_put_data(skb, msg->data + sizeof(*hdr), len);
-	if (!pcn_set_csum(skb, hdr)) {
+	skb_put_data(skb, m->data + sizeof(hdr), len);
+	if (!pcn_set_csum(skb, &hdr)) {
 		DEV_STATS_INC(dev, rx_frame_errors);
 		DEV_STATS_INC(dev, rx_errors);
 		kfree_skb(skb);
 		return;
 	}
-	skb_queue_tail(&p->rxq, skb);
-	local_bh_disable();	/* the polling thread calls handlers in process context */
-	napi_schedule(&p->napi);
-	local_bh_enable();
+	DEV_STATS_INC(dev, rx_packets);
+	DEV_STATS_ADD(dev, rx_bytes, len);
+	skb->protocol = eth_type_trans(skb, dev);
+	napi_gro_receive(&p->napi, skb);
 }
 
+/* Frames beyond the budget stay in the ring: the peer's backpressure. */
 static int pcn_poll(struct napi_struct *napi, int budget)
 {
 	struct pcn_priv *p = container_of(napi, struct pcn_priv, napi);
-	struct sk_buff *skb;
-	int done = 0;
+	struct popcorn_kmsg_chan_msg m;
+	int done = 0, ret;
 
-	while (done < budget && (skb = skb_dequeue(&p->rxq))) {
-		DEV_STATS_INC(p->dev, rx_packets);
-		DEV_STATS_ADD(p->dev, rx_bytes, skb->len);
-		skb->protocol = eth_type_trans(skb, p->dev);
-		napi_gro_receive(napi, skb);
+	p->polls++;
+	while (done < budget) {
+		ret = popcorn_kmsg_chan_peek(p->peer, &m);
+		if (!ret)
+			break;
 		done++;
+		if (ret < 0) {
+			DEV_STATS_INC(p->dev, rx_errors);	/* a malformed slot, skipped */
+			continue;
+		}
+		pcn_receive(p, &m);
+		popcorn_kmsg_chan_consume(p->peer);
 	}
-	if (done < budget)
-		napi_complete_done(napi, done);
+	if (done < budget && napi_complete_done(napi, done) &&
+	    !popcorn_kmsg_chan_sleep(p->peer))
+		napi_schedule(napi);
 	return done;
 }
+
+/* Frames wait in the ring from peer: from its IPI, or the heartbeat. */
+static void pcn_rx_ready(unsigned int peer)
+{
+	struct net_device *dev = peer < NR_KERNELS ? READ_ONCE(devs[peer]) : NULL;
+
+	if (dev)
+		napi_schedule(&((struct pcn_priv *)netdev_priv(dev))->napi);
+}
+
+static const struct popcorn_kmsg_chan_ops pcn_chan_ops = {
+	.rx_ready	= pcn_rx_ready,
+	.tx_room	= pcn_tx_room,
+};
 
 static int pcn_open(struct net_device *dev)
 {
@@ -223,21 +275,19 @@ static int pcn_open(struct net_device *dev)
 
 	napi_enable(&p->napi);
 	netif_start_queue(dev);
+	local_bh_disable();	/* the first poll resets our side of the ring and sleeps */
+	napi_schedule(&p->napi);
+	local_bh_enable();
 	return 0;
 }
 
+/* Frames from the peer stay in the ring until the device is up again. */
 static int pcn_stop(struct net_device *dev)
 {
 	struct pcn_priv *p = netdev_priv(dev);
 
 	netif_stop_queue(dev);
-	hrtimer_cancel(&p->retry);
-	if (p->pending) {
-		pcn_account_tx(dev, p->pending, -ENETDOWN);
-		p->pending = NULL;
-	}
 	napi_disable(&p->napi);
-	skb_queue_purge(&p->rxq);
 	return 0;
 }
 
@@ -269,7 +319,12 @@ static void pcn_link_fn(struct work_struct *work)
 		} else if (!up && netif_carrier_ok(dev)) {
 			netif_carrier_off(dev);
 			netdev_info(dev, "link down: kernel %u stopped answering\n", peer);
+		} else {
+			continue;
 		}
+		/* A queue the peer's ring stopped: dropped and counted while down, sent when up. */
+		if (netif_running(dev))
+			netif_wake_queue(dev);
 	}
 	schedule_delayed_work(&pcn_link_work, msecs_to_jiffies(LINK_CHECK_MS));
 }
@@ -300,9 +355,6 @@ static int __init pcn_add(int self, unsigned int peer)
 	p = netdev_priv(dev);
 	p->dev = dev;
 	p->peer = peer;
-	skb_queue_head_init(&p->rxq);
-	hrtimer_init(&p->retry, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
-	p->retry.function = pcn_retry;
 	netif_napi_add(dev, &p->napi, pcn_poll);
 	netif_carrier_off(dev);
 	ret = register_netdev(dev);
@@ -317,7 +369,7 @@ static int __init pcn_add(int self, unsigned int peer)
 
 /*
  * For tests of the receiver: writing "PEER COUNT" here sends PEER COUNT bad frames
- * through the messaging layer, in turn: shorter than the header and an Ethernet
+ * through the channel, in turn: shorter than the header and an Ethernet
  * header; as long as a message can be (beyond any MTU but the largest); and a minimal
  * frame whose checksum offsets point beyond it. PEER must drop and count each
  * (rx_length_errors, rx_frame_errors on its pcn<this kernel>) and keep working.
@@ -339,7 +391,11 @@ static int pcn_inject_bad_frames(const char *val, const struct kernel_param *kp)
 	*hdr = (struct pcn_hdr){ .flags = PCN_CSUM_PARTIAL, .csum_start = cpu_to_le16(ETH_ZLEN),
 				 .csum_offset = cpu_to_le16(16) };
 	for (i = 0; i < count; i++) {
-		ret = popcorn_kmsg_send(peer, POPCORN_KMSG_NET, frame, lengths[i % 3]);
+		unsigned long deadline = jiffies + msecs_to_jiffies(INJECT_WAIT_MS);
+
+		while ((ret = popcorn_kmsg_chan_send(peer, frame, lengths[i % 3])) == -EAGAIN &&
+		       time_before(jiffies, deadline))
+			usleep_range(50, 100);
 		if (ret)
 			return ret;
 	}
@@ -351,6 +407,31 @@ static const struct kernel_param_ops pcn_inject_ops = {
 };
 module_param_cb(inject_bad_frames, &pcn_inject_ops, NULL, 0200);
 MODULE_PARM_DESC(inject_bad_frames, "For tests: \"PEER COUNT\" sends PEER frames of bad length");
+
+/* Per link: what the device, the queue and the rings did since this kernel started. */
+static int pcn_show(struct seq_file *m, void *v)
+{
+	unsigned int peer;
+
+	seq_puts(m, "peer carrier tx_packets rx_packets stops wakes busy polls sent received malformed full waits data_ipis room_ipis wakeups\n");
+	for (peer = 0; peer < NR_KERNELS; peer++) {
+		struct net_device *dev = READ_ONCE(devs[peer]);
+		struct popcorn_kmsg_chan_stats s;
+		struct pcn_priv *p;
+
+		if (!dev)
+			continue;
+		p = netdev_priv(dev);
+		popcorn_kmsg_chan_stats(peer, &s);
+		seq_printf(m, "%u %d %lu %lu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+			   peer, netif_carrier_ok(dev), DEV_STATS_READ(dev, tx_packets),
+			   DEV_STATS_READ(dev, rx_packets), atomic64_read(&p->stops),
+			   atomic64_read(&p->wakes), atomic64_read(&p->busy), READ_ONCE(p->polls),
+			   s.sent, s.received, s.malformed, s.full, s.waits, s.data_ipis,
+			   s.room_ipis, s.wakeups);
+	}
+	return 0;
+}
 
 /* After the messaging layer (a late_initcall_sync of arch/, linked before drivers/). */
 static int __init popcorn_net_init(void)
@@ -370,9 +451,13 @@ static int __init popcorn_net_init(void)
 			return ret;
 		}
 	}
-	ret = popcorn_kmsg_register(POPCORN_KMSG_NET, pcn_receive);
-	if (ret)
+	ret = popcorn_kmsg_chan_open(&pcn_chan_ops);
+	if (ret) {
+		pr_err("no channel to the other kernels: %d\n", ret);
 		return ret;
+	}
+	if (!proc_create_single("popcorn_net", 0444, NULL, pcn_show))
+		pr_warn("no /proc/popcorn_net\n");
 	schedule_delayed_work(&pcn_link_work, 0);
 	pr_info("kernel %d: pcn0..pcn%d to the other kernels, MTU up to %zu\n", self,
 		NR_KERNELS - 1, PCN_MAX_MTU);

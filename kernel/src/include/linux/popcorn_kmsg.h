@@ -27,7 +27,7 @@ enum popcorn_kmsg_type {
 	POPCORN_KMSG_STRESS_STATS,	/* request: the stress test's counts here */
 	POPCORN_KMSG_FANIN_START,	/* request: stream to a kernel (kmsg_fanin.c) */
 	POPCORN_KMSG_FANIN_RESULT,	/* request: when that stream started and ended */
-	POPCORN_KMSG_NET,		/* an Ethernet frame (drivers/net/popcorn_net.c) */
+	POPCORN_KMSG_NET,		/* unused: frames go through the channel */
 	POPCORN_KMSG_RSTREAM,		/* the restart test's stream (kmsg_restart.c) */
 	POPCORN_KMSG_RSTREAM_CTL,	/* request: start or stop that stream */
 	POPCORN_KMSG_RSTREAM_STATS,	/* request: what this kernel received of it */
@@ -57,6 +57,43 @@ int popcorn_kmsg_send_nowait(unsigned int dest, u16 type, const void *data, u32 
 int popcorn_kmsg_request(unsigned int dest, u16 type, const void *data, u32 len,
 			 void *reply, u32 reply_len, unsigned int timeout_ms);
 int popcorn_kmsg_reply(const struct popcorn_kmsg *request, const void *data, u32 len);
+
+/*
+ * The channel (arch/x86/kernel/popcorn/kmsg_chan.c): a ring of its own to and from
+ * every peer, for the network driver. Its user opens it once with two callbacks,
+ * called from the IPI or the heartbeat: rx_ready when messages wait in a ring it
+ * slept on, tx_room when a ring it found full has room again. Its poll peeks at each
+ * message in place, reads it once and consumes it; only that poll reads a peer's ring.
+ */
+struct popcorn_kmsg_chan_ops {
+	void (*rx_ready)(unsigned int peer);
+	void (*tx_room)(unsigned int peer);
+};
+
+struct popcorn_kmsg_chan_msg {
+	const void *data;	/* len bytes in the ring, written by the peer: read once */
+	u32 len;
+};
+
+/* Per peer, since this kernel started. */
+struct popcorn_kmsg_chan_stats {
+	u64 sent;
+	u64 received;
+	u64 malformed;		/* slots from the peer rejected */
+	u64 full;		/* sends and room checks that found no room */
+	u64 waits;		/* times this kernel waited for room */
+	u64 data_ipis;		/* IPIs sent to wake the peer's poll */
+	u64 room_ipis;		/* IPIs sent to a peer that waited for room */
+	u64 wakeups;		/* times our poll was woken (IPI, or the heartbeat) */
+};
+
+int popcorn_kmsg_chan_open(const struct popcorn_kmsg_chan_ops *ops);
+int popcorn_kmsg_chan_send(unsigned int peer, const void *data, u32 len);
+int popcorn_kmsg_chan_room(unsigned int peer, u32 len);
+int popcorn_kmsg_chan_peek(unsigned int peer, struct popcorn_kmsg_chan_msg *m);
+void popcorn_kmsg_chan_consume(unsigned int peer);
+bool popcorn_kmsg_chan_sleep(unsigned int peer);
+void popcorn_kmsg_chan_stats(unsigned int peer, struct popcorn_kmsg_chan_stats *s);
 
 /* The primary's loader hands the region to each secondary it boots. */
 phys_addr_t popcorn_kmsg_region(size_t *size);

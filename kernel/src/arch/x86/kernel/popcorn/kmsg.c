@@ -80,6 +80,8 @@ struct kmsg_record {
 	u32 polls;		/* it polls: it wants no IPI, senders need not look */
 	/* Its own cache line: senders read it after every message. */
 	u32 irq_wanted __aligned(64);
+	/* The primary's only: where each kernel's channel rings are (kmsg_chan.c). */
+	u64 chan_phys[NR_KERNELS] __aligned(64);
 };
 
 /* Our side of the two rings we share with one peer. */
@@ -192,16 +194,37 @@ static void resync_if_restarted(struct kmsg_link *l, unsigned int peer)
 		resync_rx(l, peer, epoch);
 }
 
-static void send_ipi(struct kmsg_link *l, unsigned int peer)
+static void send_ipi(u32 apic_id)
 {
 	unsigned long flags;
 
 	local_irq_save(flags);
-	apic_icr_write(POPCORN_KMSG_VECTOR | APIC_DM_FIXED | APIC_DEST_PHYSICAL, l->apic_id);
+	apic_icr_write(POPCORN_KMSG_VECTOR | APIC_DM_FIXED | APIC_DEST_PHYSICAL, apic_id);
 	if (!x2apic_enabled())
 		safe_apic_wait_icr_idle();
 	local_irq_restore(flags);
-	l->ipis_sent++;
+}
+
+/*
+ * For the channels: an IPI to peer, if it still runs in the epoch the caller's ring
+ * was reset for (its CPUs may be the primary's a moment after it stopped).
+ */
+void kmsg_kick(unsigned int peer, u32 epoch)
+{
+	if (peer_epoch(peer) == epoch)
+		send_ipi(ipi_target(peer));
+}
+
+/* The peer's epoch as the heartbeat last saw it (0: not running), or read now. */
+u32 kmsg_peer_epoch(unsigned int peer, bool now)
+{
+	return now ? peer_epoch(peer) : READ_ONCE(links[peer].epoch_seen);
+}
+
+/* The primary's record: where the channels' rings are. */
+u64 *kmsg_chan_table(void)
+{
+	return record(0)->chan_phys;
 }
 
 /* What the heartbeat (or an error) reads of a peer's record, kept for the hot path. */
@@ -250,8 +273,10 @@ static void notify(struct kmsg_link *l, unsigned int dest)
 	if (READ_ONCE(l->polls_seen))
 		return;
 	smp_mb();	/* the slot before irq_wanted; pairs with the receiver's re-check */
-	if (READ_ONCE(record(dest)->irq_wanted) && peer_epoch(dest) == l->tx_epoch)
-		send_ipi(l, dest);
+	if (READ_ONCE(record(dest)->irq_wanted) && peer_epoch(dest) == l->tx_epoch) {
+		send_ipi(l->apic_id);
+		l->ipis_sent++;
+	}
 }
 
 /*
@@ -508,6 +533,7 @@ DEFINE_IDTENTRY_SYSVEC(sysvec_popcorn_kmsg)
 	if (region && self >= 0) {
 		WRITE_ONCE(record(self)->irq_wanted, 0);	/* no more until drained */
 		queue_work(system_bh_highpri_wq, &kmsg_rx_work);
+		kmsg_chan_irq();
 	}
 }
 
@@ -604,6 +630,7 @@ static void kmsg_heartbeat_fn(struct work_struct *work)
 	/* Also the safety net for a lost IPI. */
 	if (READ_ONCE(mode) == POPCORN_KMSG_MODE_IPI && !rings_empty())
 		queue_work(system_bh_highpri_wq, &kmsg_rx_work);
+	kmsg_chan_heartbeat();
 	schedule_delayed_work(&kmsg_heartbeat_work, msecs_to_jiffies(KMSG_HEARTBEAT_MS));
 }
 
@@ -773,14 +800,14 @@ phys_addr_t popcorn_kmsg_region(size_t *size)
 	return region ? region_phys : 0;
 }
 
-struct map_piece_ctx {
+struct map_ctx {
 	phys_addr_t phys;
 	pgprot_t prot;
 };
 
 static int map_pte(pte_t *pte, unsigned long addr, void *data)
 {
-	struct map_piece_ctx *c = data;
+	struct map_ctx *c = data;
 
 	set_pte_at(&init_mm, addr, pte, pfn_pte(c->phys >> PAGE_SHIFT, c->prot));
 	c->phys += PAGE_SIZE;
@@ -788,14 +815,20 @@ static int map_pte(pte_t *pte, unsigned long addr, void *data)
 }
 
 /*
- * Maps one page-aligned piece of the region at its offset in our window onto it
+ * Maps size bytes at phys (page-aligned) at va, inside a window of our own
  * (ioremap_page_range() maps only whole areas). Not-present to present: no flush.
  */
+int kmsg_map(void *va, phys_addr_t phys, size_t size, pgprot_t prot)
+{
+	struct map_ctx c = { .phys = phys, .prot = prot };
+
+	return apply_to_page_range(&init_mm, (unsigned long)va, size, map_pte, &c);
+}
+
+/* One page-aligned piece of the region, at its offset in our window onto it. */
 static int map_piece(unsigned long offset, size_t size, pgprot_t prot)
 {
-	struct map_piece_ctx c = { .phys = region_phys + offset, .prot = prot };
-
-	return apply_to_page_range(&init_mm, (unsigned long)region + offset, size, map_pte, &c);
+	return kmsg_map(region + offset, region_phys + offset, size, prot);
 }
 
 /*
@@ -893,6 +926,7 @@ static int __init popcorn_kmsg_init(void)
 			resync_rx(l, peer, l->epoch_seen);
 	}
 	kmsg_rpc_init();
+	kmsg_chan_init(self);	/* without it, messages still go: no pcn links */
 
 	WRITE_ONCE(me->kernel_id, self);
 	WRITE_ONCE(me->apic_id, cpu_physical_id(0));	/* the boot CPU takes the IPIs */

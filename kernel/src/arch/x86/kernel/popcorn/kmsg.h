@@ -28,6 +28,15 @@ u32 kmsg_mode(void);
 int kmsg_set_mode(u32 mode);
 u32 kmsg_epoch(void);
 bool kmsg_is_device(const struct file *f);
+void kmsg_kick(unsigned int peer, u32 epoch);
+u32 kmsg_peer_epoch(unsigned int peer, bool now);
+u64 *kmsg_chan_table(void);
+int kmsg_map(void *va, phys_addr_t phys, size_t size, pgprot_t prot);
+
+/* kmsg_chan.c: rings of their own for one user (the network driver). */
+int kmsg_chan_init(unsigned int self);
+void kmsg_chan_irq(void);
+void kmsg_chan_heartbeat(void);
 
 /* kmsg_rpc.c: replies, the built-in handlers and the benchmarks. */
 void kmsg_deliver_reply(const struct pcn_ring_msg *msg);

@@ -95,6 +95,7 @@ void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair)
 	smp_wmb();	/* the cleared pair before the indices; pairs with read_tail()'s smp_rmb() */
 	WRITE_ONCE(rx->sh->ctl.data_tail, 0);
 	WRITE_ONCE(rx->sh->ctl.tail, 0);
+	WRITE_ONCE(rx->sh->ctl.notify, 0);
 	smp_store_release(&rx->sh->ctl.cons_pair, pair);	/* after the indices */
 }
 
@@ -171,6 +172,19 @@ static int reserve(struct pcn_ring_tx *tx, u32 n, u32 *start)
 	return -EAGAIN;
 }
 
+/*
+ * Room for a message of len bytes now? 0 or why not, as pcn_ring_send() would say; a
+ * producer told -EAGAIN has said it waits (the consumer publishes its tail).
+ */
+int pcn_ring_room(struct pcn_ring_tx *tx, u32 len)
+{
+	u32 n = pcn_ring_data_lines(len), start;
+
+	if (n > tx->g.ndata / 2)
+		return -EMSGSIZE;
+	return reserve(tx, n, &start);
+}
+
 static void publish_slot(struct pcn_ring_tx *tx, struct pcn_ring_slot *slot, u64 lap, u32 end)
 {
 	smp_store_release(&slot->lap, lap);	/* the slot and its data before its lap */
@@ -240,7 +254,8 @@ static void publish_tail(struct pcn_ring_rx *rx)
 
 /*
  * Lazily: every quarter of the slots or of the data lines, at once when the producer
- * waits for room, and when the ring is found empty (pcn_ring_rx_flush()).
+ * waits for room (unless this ring is lazy: its producer is told by IPI, a quarter at
+ * a time), and when the ring is found empty (pcn_ring_rx_flush()).
  */
 static void advance(struct pcn_ring_rx *rx, u32 data_end)
 {
@@ -248,7 +263,7 @@ static void advance(struct pcn_ring_rx *rx, u32 data_end)
 	rx->data_tail = data_end;
 	if (rx->tail - rx->published >= rx->g.nslots / 4 ||
 	    rx->data_tail - rx->published_data >= rx->g.ndata / 4 ||
-	    READ_ONCE(rx->sh->ctl.waiting))
+	    (!rx->lazy && READ_ONCE(rx->sh->ctl.waiting)))
 		publish_tail(rx);
 }
 
@@ -278,7 +293,7 @@ bool pcn_ring_empty(const struct pcn_ring_rx *rx)
 {
 	if (!rx->pair || (!rx->ready && READ_ONCE(rx->sh->ctl.prod_pair) != rx->pair))
 		return true;
-	if (rx->published != rx->tail && READ_ONCE(rx->sh->ctl.waiting))
+	if (!rx->lazy && rx->published != rx->tail && READ_ONCE(rx->sh->ctl.waiting))
 		return false;
 	return READ_ONCE(tail_slot(rx)->lap) != expected_lap(rx);
 }

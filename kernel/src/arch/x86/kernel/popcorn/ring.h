@@ -63,7 +63,8 @@ struct pcn_ring_ctl {
 	u64 cons_pair;		/* the epoch pair its indices were reset for */
 	u32 tail;		/* slots consumed, free-running */
 	u32 data_tail;		/* data lines consumed, free-running */
-	u8 pad1[PCN_RING_PAIR - sizeof(u64) - 2 * sizeof(u32)];
+	u32 notify;		/* it sleeps: an IPI after your next message (channels) */
+	u8 pad1[PCN_RING_PAIR - sizeof(u64) - 3 * sizeof(u32)];
 };
 
 struct pcn_ring_shared {
@@ -106,6 +107,7 @@ struct pcn_ring_rx {
 	u32 published_data;
 	u32 peeked_end;		/* data_tail after the message peek() gave */
 	bool ready;		/* the producer said it was reset for our pair */
+	bool lazy;		/* a waiting producer does not make us publish at once */
 	u8 peer;		/* the only sender this ring has */
 	u16 max_type;		/* types are below this */
 	u32 max_len;		/* payloads are at most this long */
@@ -150,6 +152,7 @@ void pcn_ring_tx_reset(struct pcn_ring_tx *tx, u64 pair);
 void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair);
 int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
 		  const void *data, u32 len);
+int pcn_ring_room(struct pcn_ring_tx *tx, u32 len);
 int pcn_ring_send_raw(struct pcn_ring_tx *tx, const struct pcn_ring_slot *slot, u64 lap);
 u64 pcn_ring_next_lap(const struct pcn_ring_tx *tx);
 int pcn_ring_peek(struct pcn_ring_rx *rx, struct pcn_ring_msg *msg);
