@@ -656,6 +656,11 @@ def test_multikernel_network_rows_between_kernels_and_through_the_shared_link(ne
     # what secondary 1 measured came from its own console
     assert "@@POPCORN:OUT secondary-secondary-1|" in (
         results / "net/round1/multikernel/console.log").read_text()
+    # every kernel's CPU time in every row: marked by the host, or by the guest itself
+    assert net["cpu_s"].notna().all(), net[["system", "path", "cpu_s_kernels"]]
+    mk = net[net["system"] == "multikernel"]
+    assert (mk["cpu_s_kernels"].str.count("=") == 3).all()
+    assert (mk["cpu_s_secondaries"] > 0).all() and (mk["cpu_s_per_gbit"] > 0).all()
 
 
 def test_web_server_rows_and_plot(net_run):
@@ -670,6 +675,7 @@ def test_web_server_rows_and_plot(net_run):
     # on the same 2 vCPUs: a forwarding primary and one secondary with one worker
     mk = everything[everything["system"] == "multikernel"]
     assert len(mk) == 2 * 2 and (mk["workers"] == 1).all() and (mk["vcpus"] == 2).all()
+    assert everything["cpu_s"].notna().all() and (mk["cpu_s_secondaries"] > 0).all()
     ratio = pd.read_csv(results / "tables/web_ratio.csv")
     assert len(ratio) == 2 * 2 and (ratio["rps_ratio"] > 0).all()
     values = json.loads((results / "web/round1/smp-v2/status.json").read_text())["values"]

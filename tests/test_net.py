@@ -19,7 +19,7 @@ from popart.netbed import NAME, namespaces, remove_stale, shape
 from popart.netbed import testbed as make_bed  # not a test
 
 NETWORK = {"link_mbit": 1000, "tcg_link_fraction": 0.5}
-NET = {"streams": [1, 4], "secondaries": 2, "pings": 104}
+NET = {"streams": [1, 4], "secondaries": 2, "pings": 104, "duration_s": 2}
 DATA = Path(__file__).parent / "data" / "net"
 WEB = {"file_bytes": [1024], "connections": [2, 8]}
 LINK = {"link_mbit": 300, "status": "ok", "reason": ""}
@@ -141,6 +141,26 @@ def test_multikernel_rows_come_from_both_kernels_consoles_and_the_hosts_clients(
     assert "no iperf3 output" in by[("secondary-secondary", "client_to_server", 4)]["reason"]
     assert by[("outside-secondaries", "to_guest", 2)]["throughput_mbit"] == 290.0
     assert by[("outside-primary", "from_guest", 2)]["status"] == "error"
+
+
+def test_each_kernels_cpu_time_during_a_step_is_in_its_row(tmp_path):
+    """The host marked all 3 kernels around a step; secondary 2 missed the end mark."""
+    shared = [{"path": "outside-secondaries", "direction": "to_guest", "streams": 2,
+               "status": "ok", "reason": "", "throughput_mbit": 500.0}]
+    start, end = "cpu  100 0 100 900 0 0 0 0 0 0", "cpu  150 0 250 1700 0 0 100 0 0 0"
+    label = "cpu_outside-secondaries.to_guest.2"
+    both = f"@@POPCORN:KV {label}.start={start}\n@@POPCORN:KV {label}.end={end}\n"
+    consoles = {"console.log": both, "console-k1.log": both,
+                "console-k2.log": f"@@POPCORN:KV {label}.start={start}\n"}
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    row = next(r for r in out if r["path"] == "outside-secondaries" and r["direction"] == "to_guest")
+    assert row["cpu_s_k0"] == 3.0 and row["cpu_s_kernels"] == "k0=3.00 k1=3.00 k2=?"
+    assert row["cpu_s"] is None and row["cpu_s_per_gbit"] is None
+    consoles["console-k2.log"] = both
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    row = next(r for r in out if r["path"] == "outside-secondaries" and r["direction"] == "to_guest")
+    assert (row["cpu_s"], row["cpu_s_secondaries"]) == (9.0, 6.0)
+    assert row["cpu_s_per_gbit"] == 9.0  # 9 s of CPU for 500 Mbit/s x 2 s = 1 Gbit
 
 
 def test_the_net_ratio_table_compares_pcn_with_veth_and_the_shared_link_with_its_rate():

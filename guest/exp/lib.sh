@@ -154,6 +154,35 @@ pcn_links() {
 	echo "$_self"
 }
 
+# mark LABEL: this kernel's CPU time so far (the cpu line of /proc/stat, in USER_HZ
+# ticks) under LABEL, cpu_<LABEL>; with pcn links also their counters (/proc/popcorn_net,
+# a link per ';') and the message IPIs it took, links_<LABEL>. Before and after a step
+# of the load, the difference is what this kernel spent on it.
+mark() {
+	kv "cpu_$1" "$(head -n 1 /proc/stat)"
+	[ -r /proc/popcorn_net ] || return 0
+	kv "links_$1" "$(tail -n +2 /proc/popcorn_net | tr '\n' ';')ipis_received=$(awk 'NR == 1 {print $6}' /proc/popcorn_kmsg)"
+}
+
+# marks: for as long as this kernel runs, a mark for each label sent to port 7778 (the
+# host marks every kernel of the run around each step of its load). In the background.
+marks() {
+	while :; do
+		_label=$(nc -l -p 7778 < /dev/null 2> /dev/null | tr -cd 'A-Za-z0-9_.-')
+		[ -n "$_label" ] && mark "$_label"
+	done
+}
+
+# mark_all LABEL ADDRESS...: a mark here, then at each kernel at ADDRESS (its marks).
+mark_all() {
+	_label=$1
+	shift
+	mark "$_label"
+	for _at in "$@"; do
+		echo "$_label" | nc "$_at" 7778 > /dev/null 2>&1
+	done
+}
+
 # connects ADDRESS PORT: does a TCP connection to it succeed (and close at once)?
 connects() {
 	nc "$1" "$2" < /dev/null > /dev/null 2>&1
@@ -225,15 +254,18 @@ out() {
 # iperf3_out NAME ADDRESS SECONDS STREAMS: an iperf3 client run (in megabits, through
 # $IPERF3_VIA if set, e.g. nsenter) whose output goes to the console as NAME. A server
 # that still tears down its previous test refuses or resets: after a pause it is tried
-# again, up to 5 attempts, each attempt's output kept (NAME, NAME-attempt2, ...).
+# again, up to 5 attempts, each attempt's output kept (NAME, NAME-attempt2, ...). Each
+# attempt is marked NAME.start and NAME.end, here and at the kernels at $MARK_AT.
 iperf3_out() {
 	_try=1
 	_name=$1
 	while :; do
 		sleep 1
+		mark_all "$1.start" $MARK_AT
 		$IPERF3_VIA iperf3 --client "$2" --time "$3" --parallel "$4" --format m \
 			> /tmp/iperf3.out 2>&1
 		_rc=$?
+		mark_all "$1.end" $MARK_AT
 		out "$_name" /tmp/iperf3.out
 		[ "$_rc" -eq 0 ] || [ "$_try" -ge 5 ] && break
 		grep -q -E 'refused|busy|reset|unable to receive' /tmp/iperf3.out || break

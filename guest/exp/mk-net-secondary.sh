@@ -21,11 +21,14 @@ until netstat -ltn | grep -q ':5201 ' || [ "$t" -ge 100 ]; do
 	sleep 0.1
 	t=$((t + 1))
 done
+marks &
 nginx -c /etc/nginx/nginx.conf > /tmp/nginx.log 2>&1 &
 kv nginx_started $?
 to=$(param popcorn.ss_to)
 [ -n "$to" ] || exit 0
 timeout 600 nc -l -p 7001 < /dev/null > /dev/null
+self=$(awk 'NR == 1 {print $2}' /proc/popcorn_kmsg)
+MARK_AT=$(seq 1 $(($(param popcorn.k) + 1)) | grep -v -x "$((self + 1))" | sed 's/^/10.78.0./' | tr '\n' ' ')
 for s in $(param popcorn.streams | tr ',' ' '); do
 	iperf3_out "secondary-secondary-$s" "$to" "$(param popcorn.inner_s)" "$s"
 done

@@ -7,7 +7,9 @@
 # If popcorn.inner_s > 0 it first measures iperf3 between kernels, popcorn.streams each:
 # from here to secondary 1, then (asked on port 7001, done on 7002) from secondary 1 to
 # secondary 2. Then it reports net_ready (servers that answer, 2 per secondary) and
-# waits (popcorn.wait_s at most) for the host to connect to port 7777.
+# waits (popcorn.wait_s at most) for the host to connect to port 7777. Every kernel
+# answers the host's marks (lib.sh's marks); each iperf3 between kernels is marked on
+# all of them.
 . /exp/lib.sh
 kv pcn_self "$(pcn_links)"
 bed_nic
@@ -15,13 +17,16 @@ kv net_rc $?
 echo 1 > /proc/sys/net/ipv4/ip_forward
 popcornctl console &
 relay=$!
+marks &
+marks_pid=$!
 k=$(param popcorn.k)
+MARK_AT=$(seq 2 $((k + 1)) | sed 's/^/10.78.0./' | tr '\n' ' ')
 inner=$(param popcorn.inner_s)
 streams=$(param popcorn.streams)
 for i in $(seq 1 "$k"); do
 	ask=""
 	[ "$i" -eq 1 ] && [ "$k" -ge 2 ] && [ "$inner" -gt 0 ] &&
-		ask="popcorn.ss_to=10.78.0.3 popcorn.inner_s=$inner popcorn.streams=$streams"
+		ask="popcorn.ss_to=10.78.0.3 popcorn.inner_s=$inner popcorn.streams=$streams popcorn.k=$k"
 	boot_secondary "$i" "mk-net-secondary popcorn.stay=1 popcorn.files=$(param popcorn.files) $ask" \
 		/boot/secondary-net.cpio.gz
 	kv "k${i}_boot_rc" $?
@@ -52,4 +57,4 @@ for i in $(seq 1 "$k"); do
 done
 kv eth0 "$(nic_stats "$nic" rx_packets tx_packets rx_dropped tx_dropped)"
 sleep 1	# the relay
-kill $relay
+kill $relay $marks_pid

@@ -4,7 +4,8 @@
 # with popcorn.workers worker processes serving /srv/www/<bytes>, one random file per
 # size in popcorn.files. It reports net_ready once both servers listen,
 # then waits (at most popcorn.wait_s seconds) for the host to connect to port 7777, which
-# means the host is done, and reports whether both servers are still alive.
+# means the host is done, and reports whether both servers are still alive. Meanwhile
+# it answers the host's marks (lib.sh's marks) around each step of the load.
 . /exp/lib.sh
 listening() { netstat -ltn | grep -c -E ":($1) "; }
 ip link set lo up
@@ -48,6 +49,8 @@ while [ "$(listening '80|5201')" -lt 2 ] && [ "$t" -lt 100 ]; do
 	sleep 0.1
 	t=$((t + 1))
 done
+marks &
+marks_pid=$!
 kv nginx_processes "$(cat /proc/[0-9]*/comm | grep -c '^nginx$')"
 kv net_ready "$(listening '80|5201')"
 # For testing the host's side: the web server crashes (SIGKILL) or hangs (SIGSTOP)
@@ -67,6 +70,6 @@ kill -0 "$nginx_pid" 2> /dev/null
 kv nginx_alive $((1 - $?))
 kv eth0 "$(nic_stats "$nic" rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors)"
 tail -n 5 /tmp/nginx.log /tmp/iperf3.log
-kill "$iperf3_pid" 2> /dev/null
+kill "$iperf3_pid" "$marks_pid" 2> /dev/null
 kill -s KILL $(nginx_pids) 2> /dev/null	# a stopped nginx would not take TERM
 wait

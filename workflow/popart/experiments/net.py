@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import log
 from . import PROVENANCE, run_columns
 from ..console import parse_console
+from ..cpumarks import CPU_COLUMNS, console_values, cpu_columns, marked, step_label
 from ..fsutil import atomic_write_json, read_json
 from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
                        ping_argv, run_tool)
@@ -48,7 +49,8 @@ IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive con
                   "Connection reset by peer")
 IPERF3_PAUSE_S = 1.0
 NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
-               "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", "round", "accel", "timebase", "status", "reason",
+               "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", *CPU_COLUMNS,
+               "cpu_s_per_gbit", "round", "accel", "timebase", "status", "reason",
                "host_cores", *PROVENANCE]
 
 
@@ -146,8 +148,10 @@ def net_load(net: dict, link_mbit: int):
                 row = {"path": PATH, "direction": direction, "streams": streams,
                        "status": "ok", "reason": ""}
                 try:
-                    row["throughput_mbit"] = round(
-                        iperf3_mbit(bed, net["duration_s"], streams, direction, raw), 2)
+                    with marked(bed.in_client, step_label(PATH, direction, streams),
+                                [bed.guest_ip]):
+                        row["throughput_mbit"] = round(
+                            iperf3_mbit(bed, net["duration_s"], streams, direction, raw), 2)
                 except LoadError as e:
                     row["status"], row["reason"] = "error", str(e)
                 log.info(f"net: {direction} x{streams}: {row.get('throughput_mbit')} Mbit/s")
@@ -156,8 +160,10 @@ def net_load(net: dict, link_mbit: int):
                "reason": ""}
         try:
             argv = bed.in_client(ping_argv(bed.guest_ip, net["pings"], PING_INTERVAL_S))
-            row["rtt_us"] = parse_ping(run_tool(argv, net["pings"] * (PING_INTERVAL_S + 2) + 10,
-                                                raw / "ping.txt", check=False))
+            with marked(bed.in_client, step_label(PATH, "round_trip", 1), [bed.guest_ip]):
+                out = run_tool(argv, net["pings"] * (PING_INTERVAL_S + 2) + 10,
+                               raw / "ping.txt", check=False)
+            row["rtt_us"] = parse_ping(out)
         except LoadError as e:
             row["status"], row["reason"] = "error", str(e)
         rows.append(row)
@@ -214,6 +220,7 @@ def sharing_load(net: dict, link_mbit: int, k: int):
     def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
         targets = {SHARED: [(ip, IPERF3_PORT) for ip in secondary_ips(k)],
                    ALONE: [(bed.guest_ip, port) for port in primary_ports(k)]}
+        kernels = [bed.guest_ip, *secondary_ips(k)]  # each one's CPU time, per step
         bed.shape(link_mbit)
         rows = []
         for direction in DIRECTIONS:
@@ -222,7 +229,8 @@ def sharing_load(net: dict, link_mbit: int, k: int):
                     return rows
                 row = {"path": path, "direction": direction, "streams": k, "status": "ok",
                        "reason": ""}
-                with ThreadPoolExecutor(k) as pool:
+                with (marked(bed.in_client, step_label(path, direction, k), kernels),
+                      ThreadPoolExecutor(k) as pool):
                     runs = [pool.submit(iperf3_mbit, bed, net["duration_s"], 1, direction, raw,
                                         server, f"{path}-{server[0]}-{server[1]}-")
                             for server in servers_of_path]
@@ -292,6 +300,7 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
              for row in inner_rows(run_dir, path, net["streams"])]
     measured = {(r.get("path", PATH), r["direction"], r["streams"]): r
                 for r in load.get("rows", []) + inner}
+    kernels = console_values(run_dir, net["secondaries"] + 1 if system == SYSTEM else 1)
     rows = []
     for path, direction, streams in cases:
         got = measured.get((path, direction, streams))
@@ -316,8 +325,26 @@ def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
                        ping_loss_pct=round(100 * (net["pings"] - len(rtt)) / net["pings"], 2))
         else:
             row.update(throughput_mbit=got["throughput_mbit"], samples=1)
+        row.update(cpu_columns(kernels, mark_label(path, direction, streams)))
+        row["cpu_s_per_gbit"] = per_gbit(row["cpu_s"], row["throughput_mbit"],
+                                         net["duration_s"])
         rows.append(row)
     return rows
+
+
+def mark_label(path: str, direction: str, streams: int) -> str:
+    """The label a case's step was marked with: by the guest for what it measured itself
+    (its iperf3 output's name), by the host otherwise."""
+    if path in INNER:
+        return f"{INNER[path][0]}-{streams}"
+    return step_label(path, direction, streams)
+
+
+def per_gbit(cpu_s: float | None, mbit: float | None, seconds: float) -> float | None:
+    """CPU seconds (all kernels) per Gbit carried: what a bit cost, to compare systems."""
+    if cpu_s is None or not mbit:
+        return None
+    return round(cpu_s / (mbit * seconds / 1000), 3)
 
 
 def write_link(run_dir: Path, network: dict, out: Path) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import log
 from . import PROVENANCE, run_columns
+from ..cpumarks import CPU_COLUMNS, console_values, cpu_columns, marked
 from ..fsutil import read_json
 from ..loadgen import LoadError, parse_wrk, probe_argv, run_tool, wrk_argv, wrk_spread_script
 from ..targets.qemu import RunStatus
@@ -23,8 +24,8 @@ from .netrun import Bed, Target, net_machine, read_load, run_on_testbed
 
 PROBE_TIMEOUT_S = 5
 WEB_COLUMNS = ["system", "vcpus", "workers", "connections", "file_bytes", "rps", "p50_ms",
-               "p99_ms", "errors", "requests", "link_mbit", "accel", "timebase", "status",
-               "reason", "round", "host_cores", *PROVENANCE]
+               "p99_ms", "errors", "requests", *CPU_COLUMNS, "link_mbit", "accel", "timebase",
+               "status", "reason", "round", "host_cores", *PROVENANCE]
 
 
 def web_load(web: dict, link_mbit: int, servers: list[str] | None):
@@ -33,6 +34,7 @@ def web_load(web: dict, link_mbit: int, servers: list[str] | None):
     requests/s and latency percentiles are over all of them."""
     def load(bed: Bed, stop: threading.Event, raw: Path) -> list[dict]:
         hosts = servers or [bed.guest_ip]
+        kernels = [bed.guest_ip, *(servers or [])]  # each one's CPU time, per step
         bed.shape(link_mbit)
         script = None
         threads = web["wrk_threads"]
@@ -51,8 +53,10 @@ def web_load(web: dict, link_mbit: int, servers: list[str] | None):
                 argv = bed.in_client(wrk_argv(f"http://{hosts[0]}/{size}", threads,
                                               connections, web["duration_s"], script))
                 try:
-                    result = parse_wrk(run_tool(argv, web["duration_s"] + 30,
-                                                raw / f"wrk-{size}-{connections}.txt"))
+                    with marked(bed.in_client, step_label(size, connections), kernels):
+                        out = run_tool(argv, web["duration_s"] + 30,
+                                       raw / f"wrk-{size}-{connections}.txt")
+                    result = parse_wrk(out)
                     row.update(rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
                                errors=result.errors, requests=result.requests)
                     if not result.requests:
@@ -72,6 +76,11 @@ def web_load(web: dict, link_mbit: int, servers: list[str] | None):
                 rows.append(row)
         return rows
     return load
+
+
+def step_label(size: int, connections: int) -> str:
+    """The label of one wrk run's CPU marks."""
+    return f"wrk.{size}.{connections}"
 
 
 def load_seconds(web: dict) -> float:
@@ -134,6 +143,7 @@ def web_rows(run_dirs: list[Path], web: dict, link: dict) -> list[dict]:
         load = read_load(run_dir)
         measured = {(r["file_bytes"], r["connections"]): r for r in load.get("rows", [])}
         server = _server_failure(status.get("values", {}))
+        kernels = console_values(run_dir, secondaries(vcpus) + 1 if system == SYSTEM else 1)
         for size in web["file_bytes"]:
             for connections in web["connections"]:
                 got = measured.get((size, connections), {})
@@ -144,7 +154,8 @@ def web_rows(run_dirs: list[Path], web: dict, link: dict) -> list[dict]:
                        "link_mbit": link["link_mbit"], **run_columns(status),
                        "status": status["status"],
                        "reason": status.get("reason", ""),
-                       "host_cores": status.get("host_cores")}
+                       "host_cores": status.get("host_cores"),
+                       **cpu_columns(kernels, step_label(size, connections))}
                 why = ("" if got else f"not measured: {load.get('error') or 'the load stopped'}")
                 why = why or (got["reason"] if got["status"] != "ok" else "") or server
                 if row["status"] == "ok" and why:
