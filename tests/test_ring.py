@@ -20,7 +20,7 @@ def ring_test(tmp_path_factory) -> str:
 def test_ring_rules_sizes_full_ring_malformed_input_and_restarts(ring_test):
     result = subprocess.run([ring_test, "unit"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.count("\nok ") + result.stdout.startswith("ok ") == 8
+    assert result.stdout.count("\nok ") + result.stdout.startswith("ok ") == 9
 
 
 def test_concurrent_producer_and_consumer_lose_nothing_among_malformed_slots(ring_test):

@@ -197,6 +197,37 @@ static void unit_lazy_ring(void)
 	free(sh);
 }
 
+/* Two pieces, as the network driver gathers a header and an skb's fragments. */
+static void copy_two_pieces(void *dst, const void *src, u32 len)
+{
+	memcpy(dst, src, 10);
+	memset((u8 *)dst + 10, 0xab, len - 10);
+}
+
+/* pcn_ring_send_copy(): the payload written in place by the caller's copy. */
+static void unit_send_copy(void)
+{
+	struct pcn_ring_shared *sh = new_ring(&geometry);
+	static u8 got[MAX_LEN], want[MAX_LEN];
+	const u8 head[10] = "0123456789";
+	struct pcn_ring_msg msg;
+	struct pcn_ring_tx tx;
+	struct pcn_ring_rx rx;
+	u32 len;
+
+	connect(&tx, &rx, sh, &geometry);
+	for (len = 10; len <= MAX_LEN; len += 397) {
+		copy_two_pieces(want, head, len);
+		check(!pcn_ring_send_copy(&tx, 2, len, copy_two_pieces, head), "send by copy");
+		check(pcn_ring_recv(&rx, &msg, got) == 1 && msg.len == len && msg.type == 2 &&
+		      !memcmp(got, want, len), "what the copy wrote comes out");
+	}
+	check(pcn_ring_send_copy(&tx, 2, geometry.ndata * 64, copy_two_pieces, head) == -EMSGSIZE,
+	      "too large: refused before any copy");
+	printf("ok a payload written in place by the sender's copy\n");
+	free(sh);
+}
+
 static void unit_malformed(void)
 {
 	struct pcn_ring_shared *sh = new_ring(&geometry);
@@ -547,6 +578,7 @@ int main(int argc, char **argv)
 		unit_sizes();
 		unit_lazy_tail();
 		unit_lazy_ring();
+		unit_send_copy();
 		unit_malformed();
 		unit_epochs();
 	} else if (argc == 4 && !strcmp(argv[1], "pingpong")) {

@@ -15,16 +15,21 @@
  * again when it boots again. /proc/popcorn_net counts, per link, what the rings and
  * the queue did.
  *
- * Each message is a small header, then the Ethernet frame. The header carries what a
- * NIC with checksum offload would know: that the sender's stack had verified the
- * frame's TCP/UDP checksum (a frame the primary forwards from its NIC), or that the
- * sender left it to finish (CHECKSUM_PARTIAL, with where it starts and where it
- * goes), which the receiver then does, once. This kernel sends no partial checksums
- * (see pcn_add()), but takes them.
+ * Each message is a virtio-net header, then the Ethernet frame, as a virtio NIC and
+ * its host exchange them: the header says whether the checksum is left to finish
+ * (CHECKSUM_PARTIAL: where it starts and goes), or was verified by the sender's stack
+ * (a frame the primary forwards from its NIC), and a TCP segment larger than the MTU
+ * (TSO, up to what a message holds) with the size to cut it into. So a link sends
+ * large segments without computing checksums, as veth does, and the frame is copied
+ * once on each side: gathered from the skb into the ring, then from the ring into the
+ * receiver's skb. popcorn_net.offload=0 turns this off (complete checksums, MTU-sized
+ * linear frames), for comparison.
  *
  * A message comes from another kernel and is not trusted: its length is checked
- * against this device's MTU and the checksum offsets against the frame before
- * anything else; the network stack then treats its bytes as it treats any NIC's.
+ * against this device's MTU (a segment's against a message's), the header by
+ * virtio_net_hdr_to_skb() as tun checks one from user space (the segment marked
+ * SKB_GSO_DODGY, so the stack checks its headers again), before anything else; the
+ * network stack then treats its bytes as it treats any NIC's.
  */
 #define pr_fmt(fmt) "popcorn net: " fmt
 
@@ -39,27 +44,28 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/virtio_net.h>
 #include <linux/workqueue.h>
 
 #define NR_KERNELS	POPCORN_KMSG_MAX_KERNELS
-#define PCN_MAX_MTU	(POPCORN_KMSG_MAX_PAYLOAD - sizeof(struct pcn_hdr) - ETH_HLEN)
+#define PCN_HDR		sizeof(struct virtio_net_hdr)	/* little-endian, before every frame */
+#define PCN_MAX_FRAME	(POPCORN_KMSG_MAX_PAYLOAD - PCN_HDR)
+#define PCN_MAX_MTU	(PCN_MAX_FRAME - ETH_HLEN)
+#define PCN_HDR_FLAGS	(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)
+#define PCN_OFFLOADS	(NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_TSO | NETIF_F_TSO6 | \
+			 NETIF_F_TSO_ECN)
 #define LINK_CHECK_MS	100
 #define INJECT_WAIT_MS	1000	/* for room in the ring, per bad frame */
 
-#define PCN_CSUM_PARTIAL	0x1	/* finish the checksum at csum_start + csum_offset */
-#define PCN_CSUM_VALID		0x2	/* the sender's stack had verified it */
-#define PCN_FLAGS		(PCN_CSUM_PARTIAL | PCN_CSUM_VALID)
+static bool offload = true;
+module_param(offload, bool, 0444);
+MODULE_PARM_DESC(offload, "Checksum offload, scatter-gather and TSO on the links (default on)");
 
-/* Before every frame in its message. */
-struct pcn_hdr {
-	u8 flags;
-	u8 reserved;
-	__le16 csum_start;	/* from the start of the Ethernet header */
-	__le16 csum_offset;	/* from csum_start */
-	__le16 reserved2;
-} __packed;
-
-#define PCN_MAX_FRAME	(POPCORN_KMSG_MAX_PAYLOAD - sizeof(struct pcn_hdr))
+/* A frame on its way into the ring: its header, then its bytes. */
+struct pcn_frame {
+	struct virtio_net_hdr hdr;
+	const struct sk_buff *skb;
+};
 
 struct pcn_priv {
 	struct net_device *dev;
@@ -77,7 +83,7 @@ static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
 {
 	if (!ret) {
 		DEV_STATS_INC(dev, tx_packets);
-		DEV_STATS_ADD(dev, tx_bytes, skb->len - sizeof(struct pcn_hdr));
+		DEV_STATS_ADD(dev, tx_bytes, skb->len);
 		dev_consume_skb_any(skb);
 		return;
 	}
@@ -87,25 +93,36 @@ static void pcn_account_tx(struct net_device *dev, struct sk_buff *skb, int ret)
 	dev_kfree_skb_any(skb);
 }
 
-/* This device has no checksum offload: what it sends is complete, or was verified. */
-static void pcn_push_hdr(struct sk_buff *skb)
+/* Under the ring's lock: the header, then the frame gathered from the skb's pieces. */
+static void pcn_copy_frame(void *dst, const void *src, u32 len)
 {
-	struct pcn_hdr *hdr = skb_push(skb, sizeof(*hdr));
+	const struct pcn_frame *f = src;
 
-	*hdr = (struct pcn_hdr){
-		.flags = skb->ip_summed == CHECKSUM_UNNECESSARY ? PCN_CSUM_VALID : 0,
-	};
+	memcpy(dst, &f->hdr, PCN_HDR);
+	if (skb_copy_bits(f->skb, 0, dst + PCN_HDR, len - PCN_HDR))
+		WARN_ON_ONCE(1);	/* len is the skb's: it cannot be short */
+}
+
+static int pcn_send(struct pcn_priv *p, const struct pcn_frame *f)
+{
+	return popcorn_kmsg_chan_send(p->peer, PCN_HDR + f->skb->len, pcn_copy_frame, f);
 }
 
 /* The longest message a frame of this device's MTU makes. */
 static u32 pcn_max_msg(const struct net_device *dev)
 {
-	return sizeof(struct pcn_hdr) + VLAN_ETH_HLEN + READ_ONCE(dev->mtu);
+	if (dev->features & NETIF_F_TSO)
+		return POPCORN_KMSG_MAX_PAYLOAD;	/* a segment as large as a message */
+	return min_t(u32, PCN_HDR + VLAN_ETH_HLEN + READ_ONCE(dev->mtu), POPCORN_KMSG_MAX_PAYLOAD);
 }
 
+/*
+ * Full only if the peer knows we wait (-EAGAIN): its IPI, or the heartbeat, wakes us.
+ * A peer not reset for us yet, or gone, is no reason to stop: its frames are dropped.
+ */
 static bool pcn_room(struct pcn_priv *p)
 {
-	return !popcorn_kmsg_chan_room(p->peer, pcn_max_msg(p->dev));
+	return popcorn_kmsg_chan_room(p->peer, pcn_max_msg(p->dev)) != -EAGAIN;
 }
 
 /*
@@ -128,25 +145,23 @@ static void pcn_stop_if_full(struct pcn_priv *p)
 static netdev_tx_t pcn_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct pcn_priv *p = netdev_priv(dev);
+	struct pcn_frame f = { .skb = skb };
 	int ret = -EHOSTDOWN;
 
-	if (skb->len > PCN_MAX_FRAME || skb_linearize(skb) ||
-	    skb_cow_head(skb, sizeof(struct pcn_hdr))) {
+	/* The header as virtio-net's: a GSO type it has no name for is refused (-EINVAL). */
+	if (skb->len > PCN_MAX_FRAME || virtio_net_hdr_from_skb(skb, &f.hdr, true, true, 0)) {
 		pcn_account_tx(dev, skb, -EMSGSIZE);
 		return NETDEV_TX_OK;
 	}
-	pcn_push_hdr(skb);
 	if (netif_carrier_ok(dev))
-		ret = popcorn_kmsg_chan_send(p->peer, skb->data, skb->len);	/* the one copy */
+		ret = pcn_send(p, &f);	/* the one copy */
 	if (ret == -EAGAIN) {
 		/* Longer than the room kept free: the qdisc sends it again after the wake. */
-		skb_pull(skb, sizeof(struct pcn_hdr));
 		atomic64_inc(&p->busy);
 		pcn_stop_if_full(p);
 		if (netif_queue_stopped(dev))
 			return NETDEV_TX_BUSY;
-		ret = popcorn_kmsg_chan_send(p->peer, skb_push(skb, sizeof(struct pcn_hdr)),
-					     skb->len);
+		ret = pcn_send(p, &f);
 	}
 	pcn_account_tx(dev, skb, ret);
 	if (!ret)
@@ -169,60 +184,52 @@ static void pcn_tx_room(unsigned int peer)
 	}
 }
 
-/*
- * The header's checksum state, onto the received frame. Offsets from a peer must lie
- * within the frame (skb_partial_csum_set() checks that): false if they do not.
- */
-static bool pcn_set_csum(struct sk_buff *skb, const struct pcn_hdr *hdr)
+static void pcn_rx_error(struct net_device *dev, bool length)
 {
-	u8 flags = hdr->flags;
-
-	if (flags & ~PCN_FLAGS)
-		return false;
-	if (flags & PCN_CSUM_PARTIAL) {
-		if (!skb_partial_csum_set(skb, le16_to_cpu(hdr->csum_start),
-					  le16_to_cpu(hdr->csum_offset)))
-			return false;
-		/* Finished here, so that a frame forwarded on is complete. */
-		if (skb_checksum_help(skb))
-			return false;
-		flags = PCN_CSUM_VALID;
-	}
-	if (flags & PCN_CSUM_VALID)
-		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	return true;
+	if (length)
+		DEV_STATS_INC(dev, rx_length_errors);
+	else
+		DEV_STATS_INC(dev, rx_frame_errors);
+	DEV_STATS_INC(dev, rx_errors);
 }
 
 /*
  * A frame in the ring from the peer (the NAPI poll): its header read once into ours,
- * its bytes copied once, into the skb, after the length is checked.
+ * its length checked, its bytes copied once, into the skb, whose header
+ * virtio_net_hdr_to_skb() then checks against them.
  */
 static void pcn_receive(struct pcn_priv *p, const struct popcorn_kmsg_chan_msg *m)
 {
 	struct net_device *dev = p->dev;
-	struct pcn_hdr hdr;
+	struct virtio_net_hdr hdr;
 	struct sk_buff *skb;
 	u32 len = m->len;	/* the ring bounded it to a message's payload */
 
-	if (len < sizeof(hdr) + ETH_HLEN || len - sizeof(hdr) > READ_ONCE(dev->mtu) + ETH_HLEN) {
-		DEV_STATS_INC(dev, rx_length_errors);
-		DEV_STATS_INC(dev, rx_errors);
+	if (!netif_running(dev)) {
+		DEV_STATS_INC(dev, rx_dropped);	/* down: the peer is never held up by us */
 		return;
 	}
-	memcpy(&hdr, m->data, sizeof(hdr));
-	len -= sizeof(hdr);
+	if (len < PCN_HDR + ETH_HLEN)
+		return pcn_rx_error(dev, true);
+	memcpy(&hdr, m->data, PCN_HDR);
+	len -= PCN_HDR;
+	/* A segment may be as long as a message; a frame no longer than the MTU. */
+	if (hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE && len > READ_ONCE(dev->mtu) + ETH_HLEN)
+		return pcn_rx_error(dev, true);
+	if (hdr.flags & ~PCN_HDR_FLAGS)
+		return pcn_rx_error(dev, false);
 	skb = napi_alloc_skb(&p->napi, len);
 	if (!skb) {
 		DEV_STATS_INC(dev, rx_dropped);
 		return;
 	}
-	skb_put_data(skb, m->data + sizeof(hdr), len);
-	if (!pcn_set_csum(skb, &hdr)) {
-		DEV_STATS_INC(dev, rx_frame_errors);
-		DEV_STATS_INC(dev, rx_errors);
+	skb_put_data(skb, m->data + PCN_HDR, len);
+	if (virtio_net_hdr_to_skb(skb, &hdr, true)) {
 		kfree_skb(skb);
-		return;
+		return pcn_rx_error(dev, false);
 	}
+	if (hdr.flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
 	DEV_STATS_INC(dev, rx_packets);
 	DEV_STATS_ADD(dev, rx_bytes, len);
 	skb->protocol = eth_type_trans(skb, dev);
@@ -269,25 +276,23 @@ static const struct popcorn_kmsg_chan_ops pcn_chan_ops = {
 	.tx_room	= pcn_tx_room,
 };
 
-static int pcn_open(struct net_device *dev)
+static void pcn_kick(struct pcn_priv *p)
 {
-	struct pcn_priv *p = netdev_priv(dev);
-
-	napi_enable(&p->napi);
-	netif_start_queue(dev);
-	local_bh_disable();	/* the first poll resets our side of the ring and sleeps */
+	local_bh_disable();	/* what napi_schedule() raises runs at bh enable */
 	napi_schedule(&p->napi);
 	local_bh_enable();
+}
+
+static int pcn_open(struct net_device *dev)
+{
+	netif_start_queue(dev);
 	return 0;
 }
 
-/* Frames from the peer stay in the ring until the device is up again. */
+/* NAPI stays on: while down, frames from the peer are taken and dropped (counted). */
 static int pcn_stop(struct net_device *dev)
 {
-	struct pcn_priv *p = netdev_priv(dev);
-
 	netif_stop_queue(dev);
-	napi_disable(&p->napi);
 	return 0;
 }
 
@@ -343,14 +348,9 @@ static int __init pcn_add(int self, unsigned int peer)
 	dev->netdev_ops = &pcn_ops;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = PCN_MAX_MTU;
-	/* Scatter-gather lets TCP build large segments (GSO cuts them before xmit). */
-	dev->needed_headroom = sizeof(struct pcn_hdr);	/* no copy to push it */
-	/*
-	 * No checksum offload on send: with NETIF_F_HW_CSUM the UDP soak fell into a
-	 * 5x slower mode in 7 of 9 runs (0 of 7 without), for a cause not found.
-	 */
-	dev->hw_features = NETIF_F_RXCSUM;
+	dev->hw_features = NETIF_F_RXCSUM | (offload ? PCN_OFFLOADS : 0);
 	dev->features = dev->hw_features;
+	netif_set_tso_max_size(dev, PCN_MAX_FRAME);
 	eth_hw_addr_set(dev, mac);
 	p = netdev_priv(dev);
 	p->dev = dev;
@@ -363,7 +363,9 @@ static int __init pcn_add(int self, unsigned int peer)
 		free_netdev(dev);
 		return ret;
 	}
+	napi_enable(&p->napi);
 	WRITE_ONCE(devs[peer], dev);
+	pcn_kick(p);	/* the first poll resets our side of the ring, and sleeps */
 	return 0;
 }
 
@@ -374,26 +376,32 @@ static int __init pcn_add(int self, unsigned int peer)
  * frame whose checksum offsets point beyond it. PEER must drop and count each
  * (rx_length_errors, rx_frame_errors on its pcn<this kernel>) and keep working.
  */
+static void pcn_copy_bad(void *dst, const void *src, u32 len)
+{
+	memcpy(dst, src, len);
+}
+
 static int pcn_inject_bad_frames(const char *val, const struct kernel_param *kp)
 {
 	static u8 frame[POPCORN_KMSG_MAX_PAYLOAD];
-	struct pcn_hdr *hdr = (struct pcn_hdr *)frame;
+	struct virtio_net_hdr *hdr = (struct virtio_net_hdr *)frame;
 	unsigned int peer, count, i;
 	static const u32 lengths[] = {
-		sizeof(struct pcn_hdr) + ETH_HLEN - 1, POPCORN_KMSG_MAX_PAYLOAD,
-		sizeof(struct pcn_hdr) + ETH_ZLEN,
+		PCN_HDR + ETH_HLEN - 1, POPCORN_KMSG_MAX_PAYLOAD, PCN_HDR + ETH_ZLEN,
 	};
 	int ret;
 
 	if (sscanf(val, "%u %u", &peer, &count) != 2 || peer >= NR_KERNELS || !devs[peer] ||
 	    count > 1000000)
 		return -EINVAL;
-	*hdr = (struct pcn_hdr){ .flags = PCN_CSUM_PARTIAL, .csum_start = cpu_to_le16(ETH_ZLEN),
-				 .csum_offset = cpu_to_le16(16) };
+	*hdr = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.csum_start = cpu_to_le16(ETH_ZLEN),
+					.csum_offset = cpu_to_le16(16) };
 	for (i = 0; i < count; i++) {
 		unsigned long deadline = jiffies + msecs_to_jiffies(INJECT_WAIT_MS);
 
-		while ((ret = popcorn_kmsg_chan_send(peer, frame, lengths[i % 3])) == -EAGAIN &&
+		while ((ret = popcorn_kmsg_chan_send(peer, lengths[i % 3], pcn_copy_bad,
+						     frame)) == -EAGAIN &&
 		       time_before(jiffies, deadline))
 			usleep_range(50, 100);
 		if (ret)
@@ -442,6 +450,11 @@ static int __init popcorn_net_init(void)
 
 	if (self < 0)
 		return 0;	/* no messaging, no links */
+	ret = popcorn_kmsg_chan_open(&pcn_chan_ops);	/* its callbacks find no device yet */
+	if (ret) {
+		pr_err("no channel to the other kernels: %d\n", ret);
+		return ret;
+	}
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		if (peer == self)
 			continue;
@@ -450,11 +463,6 @@ static int __init popcorn_net_init(void)
 			pr_err("pcn%u: %d\n", peer, ret);
 			return ret;
 		}
-	}
-	ret = popcorn_kmsg_chan_open(&pcn_chan_ops);
-	if (ret) {
-		pr_err("no channel to the other kernels: %d\n", ret);
-		return ret;
 	}
 	if (!proc_create_single("popcorn_net", 0444, NULL, pcn_show))
 		pr_warn("no /proc/popcorn_net\n");

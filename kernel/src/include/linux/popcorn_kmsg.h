@@ -88,7 +88,10 @@ struct popcorn_kmsg_chan_stats {
 };
 
 int popcorn_kmsg_chan_open(const struct popcorn_kmsg_chan_ops *ops);
-int popcorn_kmsg_chan_send(unsigned int peer, const void *data, u32 len);
+typedef void (*popcorn_kmsg_copy_t)(void *dst, const void *src, u32 len);
+
+int popcorn_kmsg_chan_send(unsigned int peer, u32 len, popcorn_kmsg_copy_t copy,
+			   const void *src);
 int popcorn_kmsg_chan_room(unsigned int peer, u32 len);
 int popcorn_kmsg_chan_peek(unsigned int peer, struct popcorn_kmsg_chan_msg *m);
 void popcorn_kmsg_chan_consume(unsigned int peer);

@@ -25,7 +25,8 @@
  * record stopped).
  *
  * The request/reply layer is kmsg_rpc.c; test code registers its handlers and ioctls
- * here (kmsg_test.c and what it names).
+ * here (kmsg_test.c and what it names). The network driver's rings are not in the
+ * region: kmsg_chan.c allocates them, and the primary's record names where.
  */
 #define pr_fmt(fmt) "popcorn kmsg: " fmt
 
@@ -199,6 +200,8 @@ static void send_ipi(u32 apic_id)
 	unsigned long flags;
 
 	local_irq_save(flags);
+	if (x2apic_enabled())
+		weak_wrmsr_fence();	/* the x2APIC's WRMSR: our stores before the IPI */
 	apic_icr_write(POPCORN_KMSG_VECTOR | APIC_DM_FIXED | APIC_DEST_PHYSICAL, apic_id);
 	if (!x2apic_enabled())
 		safe_apic_wait_icr_idle();

@@ -8,10 +8,11 @@
  * skb) and consumes it. Both directions are driven by IPIs on the messaging layer's
  * vector, as a NIC's interrupts drive its driver:
  *
- *  - The consumer that found its ring empty says so in its ring (ctl.notify) and
- *    sleeps; the producer's next message sends it an IPI, and the IPI handler hands
- *    the ring to the user (rx_ready: NAPI is scheduled). The consumer polls until the
- *    ring is empty again, so a busy link costs no IPI at all.
+ *  - The consumer that found its ring empty says so in its ring and sleeps: it bumps
+ *    ctl.notify, its count of sleeps. The producer's next message sends it one IPI
+ *    for that count, and the IPI handler hands the ring to the user (rx_ready: NAPI
+ *    is scheduled). The consumer polls until the ring is empty again, so a busy link
+ *    costs no IPI at all.
  *  - The producer that finds no room for a message says it waits (ctl.waiting) and
  *    stops (its queue is stopped). The consumer publishes its tail lazily, a quarter
  *    of the ring at a time or when it finds the ring empty, and sends an IPI when it
@@ -23,9 +24,11 @@
  *
  * The primary allocates the rings, one block per sending kernel, and names each
  * block's address in its record. A secondary maps its own block and, of each other
- * block, only the ring to it; an address that overlaps this kernel's own RAM is
+ * block, only the ring to it; an address beyond the CPU's physical address width, or
+ * that overlaps this kernel's own RAM, the messaging region or another block, is
  * refused. What a peer writes (its ring's slots and indices, its notify and waiting
- * words) is checked by ring.c or only decides whether an IPI is sent.
+ * words) is checked by ring.c or only decides whether an IPI is sent: one per send
+ * at most.
  */
 #define pr_fmt(fmt) "popcorn kmsg chan: " fmt
 
@@ -36,6 +39,7 @@
 #include <linux/mm.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
+#include <asm/processor.h>
 
 #include "kmsg.h"
 
@@ -57,8 +61,11 @@ struct kmsg_chan {
 	spinlock_t tx_lock;
 	struct pcn_ring_tx tx;
 	u32 tx_epoch;		/* the peer epoch our side of its ring was reset for */
+	u32 kicked;		/* the peer's count of sleeps we last sent an IPI for */
 	struct pcn_ring_rx rx;	/* the user's poll only */
 	u32 rx_epoch;
+	u32 rx_seen;		/* the heartbeat's view of the peer epoch we synced for */
+	u32 sleeps;		/* our count of sleeps on the peer's ring, its ctl.notify */
 	unsigned long flags;	/* CHAN_ARMED: the consumer sleeps; CHAN_WAITS: the producer */
 	bool usable;		/* both rings mapped */
 	struct popcorn_kmsg_chan_stats stats;
@@ -75,27 +82,59 @@ static struct pcn_ring_shared *chan_ring(unsigned int from, unsigned int to)
 	return (struct pcn_ring_shared *)(blocks[from] + (to - (to > from)) * CHAN_STRIDE);
 }
 
-/* The primary: a block per kernel from its own memory, named in its record. */
+/*
+ * The primary: a block per kernel from its own memory, named in its record before the
+ * record says it runs (its magic, with release). All or none.
+ */
 static int __init alloc_blocks(void)
 {
 	u64 *table = kmsg_chan_table();
+	u8 *got[NR_KERNELS] = { };
 	unsigned int k;
 
 	for (k = 0; k < NR_KERNELS; k++) {
-		blocks[k] = alloc_pages_exact(CHAN_BLOCK, GFP_KERNEL | __GFP_ZERO);
-		if (!blocks[k])
-			return -ENOMEM;
-		WRITE_ONCE(table[k], virt_to_phys(blocks[k]));
+		got[k] = alloc_pages_exact(CHAN_BLOCK, GFP_KERNEL | __GFP_ZERO);
+		if (!got[k])
+			goto fail;
+	}
+	for (k = 0; k < NR_KERNELS; k++) {
+		blocks[k] = got[k];
+		WRITE_ONCE(table[k], virt_to_phys(got[k]));
 	}
 	return 0;
+fail:
+	while (k--)
+		free_pages_exact(got[k], CHAN_BLOCK);
+	return -ENOMEM;
 }
 
-/* Is a block the primary names one this kernel may map: not its own RAM? */
-static bool __init valid_block(phys_addr_t phys)
+static bool overlaps(phys_addr_t a, size_t a_len, phys_addr_t b, size_t b_len)
 {
-	return phys && PAGE_ALIGNED(phys) && phys + CHAN_BLOCK > phys &&
-	       region_intersects(phys, CHAN_BLOCK, IORESOURCE_SYSTEM_RAM,
-				 IORES_DESC_NONE) == REGION_DISJOINT;
+	return a < b + b_len && b < a + a_len;
+}
+
+/*
+ * Is the block the primary names at index k one this kernel may map: addressable, not
+ * its own RAM, not the messaging region, not another block?
+ */
+static bool __init valid_block(const phys_addr_t *phys, unsigned int k)
+{
+	phys_addr_t p = phys[k], region;
+	size_t region_size;
+	unsigned int other;
+
+	if (!p || !PAGE_ALIGNED(p) || p + CHAN_BLOCK < p ||
+	    p + CHAN_BLOCK > BIT_ULL(boot_cpu_data.x86_phys_bits) ||
+	    region_intersects(p, CHAN_BLOCK, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return false;
+	region = popcorn_kmsg_region(&region_size);
+	if (overlaps(p, CHAN_BLOCK, region, region_size))
+		return false;
+	for (other = 0; other < NR_KERNELS; other++)
+		if (other != k && phys[other] && overlaps(p, CHAN_BLOCK, phys[other], CHAN_BLOCK))
+			return false;
+	return true;
 }
 
 /*
@@ -105,39 +144,44 @@ static bool __init valid_block(phys_addr_t phys)
  */
 static int __init map_blocks(void)
 {
-	struct vm_struct *area = get_vm_area(NR_KERNELS * CHAN_BLOCK, VM_IOREMAP);
 	const u64 *table = kmsg_chan_table();
 	phys_addr_t phys[NR_KERNELS];
+	u8 *got[NR_KERNELS] = { };
+	struct vm_struct *area;
 	unsigned int k;
-	int ret;
+	int ret = 0;
 
-	if (!area)
-		return -ENOMEM;
+	/* Acquire: the primary named its blocks before its record said it runs. */
+	if (!kmsg_peer_epoch(0, true))
+		return -ENODEV;
 	for (k = 0; k < NR_KERNELS; k++)
 		phys[k] = READ_ONCE(table[k]);	/* read once: checked, then mapped */
-	if (!valid_block(phys[me])) {
+	if (!valid_block(phys, me)) {
 		pr_err("the primary names no usable block for this kernel (%pa)\n", &phys[me]);
-		free_vm_area(area);
 		return -ENODEV;
 	}
-	for (k = 0; k < NR_KERNELS; k++) {
+	area = get_vm_area(NR_KERNELS * CHAN_BLOCK, VM_IOREMAP);
+	if (!area)
+		return -ENOMEM;
+	for (k = 0; k < NR_KERNELS && !ret; k++) {
 		u8 *va = (u8 *)area->addr + k * CHAN_BLOCK;
 		size_t off = (me - (me > k)) * CHAN_STRIDE;
 
 		if (k == me) {
 			ret = kmsg_map(va, phys[k], CHAN_BLOCK, PAGE_KERNEL);
-		} else if (valid_block(phys[k])) {
+		} else if (valid_block(phys, k)) {
 			ret = kmsg_map(va + off, phys[k] + off, CHAN_STRIDE, PAGE_KERNEL);
 		} else {
 			pr_warn("kernel %u: no channel, its block %pa is not usable\n", k, &phys[k]);
 			continue;
 		}
-		if (ret) {
-			free_vm_area(area);
-			return ret;
-		}
-		blocks[k] = va;
+		got[k] = va;
 	}
+	if (ret) {
+		free_vm_area(area);
+		return ret;
+	}
+	memcpy(blocks, got, sizeof(blocks));
 	return 0;
 }
 
@@ -188,30 +232,39 @@ static int sync_tx(struct kmsg_chan *c, unsigned int peer)
 	if (epoch != c->tx_epoch) {
 		pcn_ring_tx_reset(&c->tx, pcn_ring_pair(kmsg_epoch(), epoch));
 		c->tx_epoch = epoch;
+		c->kicked = 0;	/* a restarted consumer counts its sleeps from 0 */
 	}
 	return 0;
 }
 
 /*
- * One message into the ring to peer, from any context: 0; -EAGAIN if there is no
+ * One message of len bytes into the ring to peer, from any context, written by copy()
+ * from src (under the ring's lock, so it must not sleep): 0; -EAGAIN if there is no
  * room (the caller stops and waits for tx_room); -ENOTCONN while peer has not reset
  * its side for our epochs; -EHOSTDOWN if it does not run.
  */
-int popcorn_kmsg_chan_send(unsigned int peer, const void *data, u32 len)
+int popcorn_kmsg_chan_send(unsigned int peer, u32 len, popcorn_kmsg_copy_t copy,
+			   const void *src)
 {
 	struct kmsg_chan *c = chan_of(peer);
 	unsigned long irqflags;
 	int ret;
 
+	u32 sleeps;
+
 	if (!c)
 		return -ENODEV;
+	if (len > POPCORN_KMSG_MAX_PAYLOAD)
+		return -EMSGSIZE;	/* the receiver's limit */
 	spin_lock_irqsave(&c->tx_lock, irqflags);
 	ret = sync_tx(c, peer);
 	if (!ret)
-		ret = pcn_ring_send(&c->tx, CHAN_TYPE, 0, 0, data, len);
+		ret = pcn_ring_send_copy(&c->tx, CHAN_TYPE, len, copy, src);
 	if (!ret) {
 		smp_mb();	/* the slot before notify; pairs with popcorn_kmsg_chan_sleep() */
-		if (READ_ONCE(c->tx.sh->ctl.notify)) {
+		sleeps = READ_ONCE(c->tx.sh->ctl.notify);
+		if (sleeps != c->kicked) {	/* one IPI per sleep, whatever the peer writes */
+			c->kicked = sleeps;
 			kmsg_kick(peer, c->tx_epoch);
 			c->stats.data_ipis++;
 		}
@@ -254,25 +307,30 @@ int popcorn_kmsg_chan_room(unsigned int peer, u32 len)
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_chan_room);
 
-/* The consumer's side of a restarted peer's ring, reset in the user's poll. */
+/*
+ * The consumer's side of a restarted peer's ring, reset in the user's poll: when the
+ * heartbeat's view of the peer's epoch is not the one we last synced for.
+ */
 static bool peer_restarted(const struct kmsg_chan *c, unsigned int peer)
 {
-	u32 epoch = kmsg_peer_epoch(peer, false);
+	u32 seen = kmsg_peer_epoch(peer, false);
 
-	return epoch && epoch != READ_ONCE(c->rx_epoch);
+	return seen && seen != READ_ONCE(c->rx_seen);
 }
 
 static void sync_rx(struct kmsg_chan *c, unsigned int peer)
 {
-	u32 epoch;
+	u32 seen = kmsg_peer_epoch(peer, false), epoch;
 
-	if (!peer_restarted(c, peer))
+	if (!seen || seen == c->rx_seen)
 		return;
+	/* What its record says now: another restart since the heartbeat, or a stop. */
 	epoch = kmsg_peer_epoch(peer, true);
 	if (epoch && epoch != c->rx_epoch) {
 		pcn_ring_rx_reset(&c->rx, pcn_ring_pair(epoch, kmsg_epoch()));
-		WRITE_ONCE(c->rx_epoch, epoch);
+		c->rx_epoch = epoch;
 	}
+	WRITE_ONCE(c->rx_seen, seen);	/* synced for this view, whatever it found */
 }
 
 /* After our tail may have moved: an IPI to a producer that waits for room. */
@@ -342,12 +400,10 @@ bool popcorn_kmsg_chan_sleep(unsigned int peer)
 	if (!c)
 		return true;
 	set_bit(CHAN_ARMED, &c->flags);
-	WRITE_ONCE(c->rx.sh->ctl.notify, 1);
+	WRITE_ONCE(c->rx.sh->ctl.notify, ++c->sleeps);
 	smp_mb();	/* notify before the re-check; pairs with popcorn_kmsg_chan_send() */
-	if (rx_pending(c, peer) && test_and_clear_bit(CHAN_ARMED, &c->flags)) {
-		WRITE_ONCE(c->rx.sh->ctl.notify, 0);
+	if (rx_pending(c, peer) && test_and_clear_bit(CHAN_ARMED, &c->flags))
 		return false;
-	}
 	return true;
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_chan_sleep);
@@ -388,9 +444,9 @@ static void chan_wake(void)
 
 		if (!c)
 			continue;
-		if (test_bit(CHAN_ARMED, &c->flags) && rx_pending(c, peer) &&
+		/* A hint read beside the poll: test_and_clear_bit() decides. */
+		if (test_bit(CHAN_ARMED, &c->flags) && data_race(rx_pending(c, peer)) &&
 		    test_and_clear_bit(CHAN_ARMED, &c->flags)) {
-			WRITE_ONCE(c->rx.sh->ctl.notify, 0);
 			c->stats.wakeups++;
 			ops->rx_ready(peer);
 		}

@@ -95,7 +95,6 @@ void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair)
 	smp_wmb();	/* the cleared pair before the indices; pairs with read_tail()'s smp_rmb() */
 	WRITE_ONCE(rx->sh->ctl.data_tail, 0);
 	WRITE_ONCE(rx->sh->ctl.tail, 0);
-	WRITE_ONCE(rx->sh->ctl.notify, 0);
 	smp_store_release(&rx->sh->ctl.cons_pair, pair);	/* after the indices */
 }
 
@@ -198,8 +197,12 @@ u64 pcn_ring_next_lap(const struct pcn_ring_tx *tx)
 	return tx->gen | (u32)(tx->head + 1);
 }
 
-int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
-		  const void *data, u32 len)
+/*
+ * The next slot, filled in for a message of len bytes, and where its payload goes (in
+ * the slot, or its data lines); the caller writes the payload, then publishes.
+ */
+static int claim(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie, u32 len,
+		 struct pcn_ring_slot **slotp, void **payload, u32 *end)
 {
 	u32 n = pcn_ring_data_lines(len), start;
 	struct pcn_ring_slot *slot;
@@ -217,11 +220,41 @@ int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
 	slot->len = len;
 	slot->cookie = cookie;
 	slot->data = start;
-	if (n)
-		memcpy(tx->data[start & (tx->g.ndata - 1)], data, len);
-	else if (len)
-		memcpy(slot->inline_data, data, len);
-	publish_slot(tx, slot, pcn_ring_next_lap(tx), start + n);
+	*payload = n ? (void *)tx->data[start & (tx->g.ndata - 1)] : (void *)slot->inline_data;
+	*slotp = slot;
+	*end = start + n;
+	return 0;
+}
+
+int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
+		  const void *data, u32 len)
+{
+	struct pcn_ring_slot *slot;
+	void *payload;
+	u32 end;
+	int ret = claim(tx, type, flags, cookie, len, &slot, &payload, &end);
+
+	if (ret)
+		return ret;
+	if (len)
+		memcpy(payload, data, len);
+	publish_slot(tx, slot, pcn_ring_next_lap(tx), end);
+	return 0;
+}
+
+/* As pcn_ring_send(), the payload written by copy(): gathered, straight into the ring. */
+int pcn_ring_send_copy(struct pcn_ring_tx *tx, u16 type, u32 len, pcn_ring_copy_t copy,
+		       const void *src)
+{
+	struct pcn_ring_slot *slot;
+	void *payload;
+	u32 end;
+	int ret = claim(tx, type, 0, 0, len, &slot, &payload, &end);
+
+	if (ret)
+		return ret;
+	copy(payload, src, len);
+	publish_slot(tx, slot, pcn_ring_next_lap(tx), end);
 	return 0;
 }
 

@@ -10,7 +10,8 @@
  * with release; the consumer waits on the lap word of its next slot only, so a small
  * message costs it one cache line. The consumer publishes how far it got lazily: at
  * least every quarter of the slots or data lines, when it finds the ring empty, and
- * at once when the producer says it waits for room.
+ * at once when the producer says it waits for room (unless the ring is lazy: then
+ * the producer is told by IPI, kmsg_chan.c).
  *
  * Each side writes only what it owns: the producer its slots, data lines and its
  * control words, the consumer its own control words. Each side keeps its own copy of
@@ -63,7 +64,7 @@ struct pcn_ring_ctl {
 	u64 cons_pair;		/* the epoch pair its indices were reset for */
 	u32 tail;		/* slots consumed, free-running */
 	u32 data_tail;		/* data lines consumed, free-running */
-	u32 notify;		/* it sleeps: an IPI after your next message (channels) */
+	u32 notify;		/* channels: its count of sleeps, an IPI for each */
 	u8 pad1[PCN_RING_PAIR - sizeof(u64) - 3 * sizeof(u32)];
 };
 
@@ -152,6 +153,9 @@ void pcn_ring_tx_reset(struct pcn_ring_tx *tx, u64 pair);
 void pcn_ring_rx_reset(struct pcn_ring_rx *rx, u64 pair);
 int pcn_ring_send(struct pcn_ring_tx *tx, u16 type, u8 flags, u32 cookie,
 		  const void *data, u32 len);
+typedef void (*pcn_ring_copy_t)(void *dst, const void *src, u32 len);
+int pcn_ring_send_copy(struct pcn_ring_tx *tx, u16 type, u32 len, pcn_ring_copy_t copy,
+		       const void *src);
 int pcn_ring_room(struct pcn_ring_tx *tx, u32 len);
 int pcn_ring_send_raw(struct pcn_ring_tx *tx, const struct pcn_ring_slot *slot, u64 lap);
 u64 pcn_ring_next_lap(const struct pcn_ring_tx *tx);
