@@ -107,7 +107,7 @@ def test_the_systems_to_compare_are_keys_of_net_and_web_only():
     config = validate_config({"kernel": {"source": {"type": "debian"}}, "qemu": {},
                               "experiments": {}}, SCHEMA)["experiments"]
     assert config["net"]["systems"] == config["web"]["systems"] == ["smp", "multikernel"]
-    assert config["net"]["secondaries"] == 2
+    assert config["net"]["secondaries"] == [2]
     assert "systems" not in config["boot"] and "secondaries" not in config["boot"]
 
 

@@ -655,7 +655,7 @@ def test_multikernel_network_rows_between_kernels_and_through_the_shared_link(ne
     assert len(ratio) == 2 + 2 + 2 + 2 and ratio["ratio"].notna().all()
     # what secondary 1 measured came from its own console
     assert "@@POPCORN:OUT secondary-secondary-1|" in (
-        results / "net/round1/multikernel/console.log").read_text()
+        results / "net/round1/multikernel-k2/console.log").read_text()
     # every kernel's CPU time in every row: marked by the host, or by the guest itself
     assert net["cpu_s"].notna().all(), net[["system", "path", "cpu_s_kernels"]]
     mk = net[net["system"] == "multikernel"]

@@ -173,9 +173,10 @@ def test_make_plan_covers_the_network_multikernels_too(tmp_path):
     from popart.experiments.plans import requests
     config = hardware_config(tmp_path)
     config["experiments"]["web"]["vcpus"] = [2, 3]
+    config["experiments"]["net"]["secondaries"] = [2, 3]
     planned = requests(config)
-    assert planned["net"].secondaries == config["experiments"]["net"]["secondaries"]
+    assert (planned["net-k2"].secondaries, planned["net-k3"].secondaries) == (2, 3)
     assert (planned["web-v2"].secondaries, planned["web-v3"].secondaries) == (1, 2)
     config["experiments"]["web"]["enabled"] = False
     config["experiments"]["net"]["systems"] = ["smp"]
-    assert not {"net", "web-v2"} & set(requests(config))
+    assert not {"net-k2", "web-v2"} & set(requests(config))

@@ -106,7 +106,7 @@ def test_net_has_this_host_as_its_client_over_the_machines_nic(hardware_run):
     assert (shared["throughput_mbit"] > 0).all()  # through the primary to the secondaries
     smp = (results / "net/round1/smp/kexec-cmdline.txt").read_text()
     assert " maxcpus=2 " in smp and "memmap=" not in smp   # SMP Linux on 2 of its 4 CPUs
-    mk = (results / "net/round1/multikernel/kexec-cmdline.txt").read_text()
+    mk = (results / "net/round1/multikernel-k2/kexec-cmdline.txt").read_text()
     assert mk.count("maxcpus=") == 1 and "popcorn.apics=1:2 " in mk
 
 

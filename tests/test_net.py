@@ -19,7 +19,7 @@ from popart.netbed import NAME, namespaces, remove_stale, shape
 from popart.netbed import testbed as make_bed  # not a test
 
 NETWORK = {"link_mbit": 1000, "tcg_link_fraction": 0.5}
-NET = {"streams": [1, 4], "secondaries": 2, "pings": 104, "duration_s": 2}
+NET = {"streams": [1, 4], "secondaries": [2], "pings": 104, "duration_s": 2}
 DATA = Path(__file__).parent / "data" / "net"
 WEB = {"file_bytes": [1024], "connections": [2, 8]}
 LINK = {"link_mbit": 300, "status": "ok", "reason": ""}
@@ -131,7 +131,7 @@ def test_multikernel_rows_come_from_both_kernels_consoles_and_the_hosts_clients(
     consoles = {"console.log": console_out("primary-secondary-1", ok)
                 + console_out("primary-secondary-4", "iperf3: error - the server is busy\n"),
                 "console-k1.log": console_out("secondary-secondary-1", ok)}
-    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel-k2", NET, LINK)
     by = {(r["path"], r["direction"], r["streams"]): r for r in out}
     assert len(out) == 2 * 2 + 2 * 2 and {r["system"] for r in out} == {"multikernel"}
     assert by[("primary-secondary", "client_to_server", 1)]["throughput_mbit"] == 8933.0
@@ -152,12 +152,12 @@ def test_each_kernels_cpu_time_during_a_step_is_in_its_row(tmp_path):
     both = f"@@POPCORN:KV {label}.start={start}\n@@POPCORN:KV {label}.end={end}\n"
     consoles = {"console.log": both, "console-k1.log": both,
                 "console-k2.log": f"@@POPCORN:KV {label}.start={start}\n"}
-    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel-k2", NET, LINK)
     row = next(r for r in out if r["path"] == "outside-secondaries" and r["direction"] == "to_guest")
     assert row["cpu_s_k0"] == 3.0 and row["cpu_s_kernels"] == "k0=3.00 k1=3.00 k2=?"
     assert row["cpu_s"] is None and row["cpu_s_per_gbit"] is None
     consoles["console-k2.log"] = both
-    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel", NET, LINK)
+    out = net_rows(run_dir(tmp_path, rows=shared, consoles=consoles), "multikernel-k2", NET, LINK)
     row = next(r for r in out if r["path"] == "outside-secondaries" and r["direction"] == "to_guest")
     assert (row["cpu_s"], row["cpu_s_secondaries"]) == (9.0, 6.0)
     assert row["cpu_s_per_gbit"] == 9.0  # 9 s of CPU for 500 Mbit/s x 2 s = 1 Gbit
@@ -335,3 +335,33 @@ def test_the_hardware_target_routes_the_secondaries_through_the_machine_for_the_
         assert "exists already and goes elsewhere (10.78.0.2 via 192.0.2.5" in elsewhere
     finally:
         subprocess.run(["ip", "netns", "delete", ns], check=False)
+
+
+def test_each_k_of_the_multikernel_is_a_run_of_its_own_and_a_bad_name_is_refused():
+    from popart.experiments.net import net_sides, parse_side
+    net = {"systems": ["smp", "multikernel"], "secondaries": [2, 3, 4]}
+    assert net_sides(net) == ["smp", "multikernel-k2", "multikernel-k3", "multikernel-k4"]
+    assert parse_side("multikernel-k3") == ("multikernel", 3)
+    assert parse_side("smp") == ("smp", None)
+    for bad in ("multikernel", "smp-k2", "multikernel-kx"):
+        with pytest.raises(ValueError, match="not a net run"):
+            parse_side(bad)
+
+
+def test_link_sharing_is_compared_within_each_k_and_pcn_with_veth_for_every_k():
+    base = {"status": "ok", "run_id": "r", "host": "h", "round": 1, "link_mbit": 1000,
+            "accel": "tcg", "timebase": "wall"}
+    rows = [{**base, "system": "smp", "secondaries": None, "path": "ns-ns",
+             "direction": "client_to_server", "streams": 1, "throughput_mbit": 1000.0}]
+    for k, shared in ((2, 800.0), (3, 600.0)):
+        rows += [{**base, "system": "multikernel", "secondaries": k, "path": "primary-secondary",
+                  "direction": "client_to_server", "streams": 1, "throughput_mbit": 500.0 * k},
+                 {**base, "system": "multikernel", "secondaries": k, "path": "outside-secondaries",
+                  "direction": "to_guest", "streams": k, "throughput_mbit": shared},
+                 {**base, "system": "multikernel", "secondaries": k, "path": "outside-primary",
+                  "direction": "to_guest", "streams": k, "throughput_mbit": 1000.0}]
+    table = net_ratio(pd.DataFrame(rows)).set_index(["comparison", "secondaries"])
+    assert table.loc[("pcn primary-secondary / veth on SMP", 2), "ratio"] == 1.0
+    assert table.loc[("pcn primary-secondary / veth on SMP", 3), "ratio"] == 1.5
+    assert table.loc[("K secondaries / the primary alone", 2), "ratio"] == 0.8
+    assert table.loc[("K secondaries / the primary alone", 3), "ratio"] == 0.6

@@ -113,7 +113,9 @@ def net_plot(net: pd.DataFrame, out: Path) -> None:
     path and direction) and inside the guest (right, veth against pcn)."""
     sns.set_theme(style="whitegrid")
     ok = net[(net["status"] == "ok") & net["throughput_mbit"].notna()]
-    ok = ok.assign(case=ok["system"] + " " + ok["path"] + " " + ok["direction"])
+    k = (ok["secondaries"].map(lambda v: "" if pd.isna(v) else f" K={int(v)}")
+         if "secondaries" in ok else "")
+    ok = ok.assign(case=ok["system"] + k + " " + ok["path"] + " " + ok["direction"])
     through, inside = ok[~ok["path"].isin(INSIDE_PATHS)], ok[ok["path"].isin(INSIDE_PATHS)]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
     if len(through):

@@ -129,38 +129,46 @@ NET_COMPARISONS = [
 
 
 def net_ratio(net: pd.DataFrame) -> pd.DataFrame:
-    """The multikernel's throughput against its baselines, per direction, streams and
-    round of one run. A comparison without both figures stays, with no ratio and the
+    """The multikernel's throughput against its baselines, per number of secondaries,
+    direction, streams and round of one run: veth on SMP for every K, the primary alone
+    of the same K's run. A comparison without both figures stays, with no ratio and the
     status of the side that failed."""
     keys = pair_keys(net)
+    if "secondaries" not in net:  # a table of before the multikernel's K was a list
+        net = net.assign(secondaries=None)
     measured = (net["status"] == "ok") & net["throughput_mbit"].notna()
     rows = []
     for name, path, baseline, goal in NET_COMPARISONS:
         for _, row in net[net["path"] == path].iterrows():
             run = net[(net[keys] == row[keys]).all(axis=1)]  # this round of this run
             ok = run[measured.loc[run.index]]
+            k = -1 if pd.isna(row["secondaries"]) else row["secondaries"]  # NaN: no K
+            same_k = run["secondaries"].fillna(-1) == k
             mine = ok[(ok["path"] == path) & (ok["direction"] == row["direction"])
-                      & (ok["streams"] == row["streams"])]
+                      & (ok["streams"] == row["streams"]) & same_k[ok.index]]
             value = mine["throughput_mbit"].iloc[0] if len(mine) else None
             status = row["status"]
             if baseline == "link":
                 base = row["link_mbit"]
             else:
                 base_rows = ok[(ok["path"] == baseline) & (ok["streams"] == row["streams"])]
-                if baseline != "ns-ns":
-                    base_rows = base_rows[base_rows["direction"] == row["direction"]]
+                if baseline != "ns-ns":  # the primary alone, in this K's run
+                    base_rows = base_rows[(base_rows["direction"] == row["direction"])
+                                          & same_k[base_rows.index]]
                 base = base_rows["throughput_mbit"].iloc[0] if len(base_rows) else None
-                failed = run[(run["path"] == baseline) & (run["status"] != "ok")]
+                failed = run[(run["path"] == baseline) & (run["status"] != "ok")
+                             & (same_k | (baseline == "ns-ns"))]
                 if base is None and status == "ok" and len(failed):
                     status = failed["status"].iloc[0]  # the baseline's own status
             ratio = value / base if value is not None and base else None
             if status == "ok" and ratio is None:
                 status = "error"
             rows.append({**{c: row[c] for c in keys}, "comparison": name,
+                         "secondaries": row["secondaries"],
                          "direction": row["direction"], "streams": row["streams"],
                          "status": status, "measured_mbit": value, "baseline_mbit": base,
                          "ratio": ratio, "goal": goal, "accel": row["accel"],
                          "timebase": row["timebase"]})
-    return pd.DataFrame(rows, columns=[*keys, "comparison", "direction", "streams", "status",
-                                       "measured_mbit", "baseline_mbit", "ratio", "goal",
-                                       "accel", "timebase"])
+    return pd.DataFrame(rows, columns=[*keys, "comparison", "secondaries", "direction",
+                                       "streams", "status", "measured_mbit", "baseline_mbit",
+                                       "ratio", "goal", "accel", "timebase"])

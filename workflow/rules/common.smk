@@ -12,6 +12,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 from popart.config import validate_config
+from popart.experiments.net import net_sides
 from popart.errors import PopartError
 from popart.provenance import RUN_ID_ENV, new_run_id
 
@@ -163,10 +164,10 @@ def web_runs():
 
 
 def net_runs():
-    """system=run folder, one per round and system."""
+    """side=run folder, one per round and run (net_sides)."""
     net = config["experiments"]["net"]
     return [f"{s}={RESULTS}/net/round{r}/{s}" for r in range(1, net["rounds"] + 1)
-            for s in net["systems"]]
+            for s in net_sides(net)]
 
 
 def tidy_csvs():

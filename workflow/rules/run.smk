@@ -201,7 +201,7 @@ rule net_rounds:
         link=res("net/link.json"),
         code=popart_code("net-rounds"),
     output:
-        status=round_outputs("net", config["experiments"]["net"]["systems"], "status.json"),
+        status=round_outputs("net", net_sides(config["experiments"]["net"]), "status.json"),
     params:
         config=run_config("net", network=True),
         rounds=config["experiments"]["net"]["rounds"],

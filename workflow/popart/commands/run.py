@@ -122,10 +122,10 @@ def msg_rounds(a: argparse.Namespace) -> None:
 
 
 def net_rounds(a: argparse.Namespace) -> None:
-    from ..experiments.net import run_net
+    from ..experiments.net import net_sides, run_net
     link = read_json(a.link)
-    run_rounds(a, json.loads(a.config)["experiments"]["net"]["systems"],
-               lambda side, *args: run_net(*args, link=link, system=side))
+    run_rounds(a, net_sides(json.loads(a.config)["experiments"]["net"]),
+               lambda side, *args: run_net(*args, link=link, side=side))
 
 
 def web_rounds(a: argparse.Namespace) -> None:

@@ -48,7 +48,7 @@ IPERF3_ATTEMPTS = 5
 IPERF3_NOT_YET = ("Connection refused", "server is busy", "unable to receive control message",
                   "Connection reset by peer")
 IPERF3_PAUSE_S = 1.0
-NET_COLUMNS = ["system", "path", "direction", "streams", "link_mbit", "throughput_mbit",
+NET_COLUMNS = ["system", "secondaries", "path", "direction", "streams", "link_mbit", "throughput_mbit",
                "rtt_us_p50", "rtt_us_p99", "samples", "ping_loss_pct", *CPU_COLUMNS,
                "cpu_s_per_gbit", "round", "accel", "timebase", "status", "reason",
                "host_cores", *PROVENANCE]
@@ -194,14 +194,32 @@ def run_link(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path
         calibration_load(seconds), wait_s)
 
 
+def net_sides(net: dict) -> list[str]:
+    """The runs of one round, in boot order: each system of net.systems, the multikernel
+    once per K in net.secondaries (multikernel-k<K>)."""
+    return [side for system in net["systems"]
+            for side in ([f"{SYSTEM}-k{k}" for k in net["secondaries"]] if system == SYSTEM
+                         else [system])]
+
+
+def parse_side(side: str) -> tuple[str, int | None]:
+    """"multikernel-k3" -> ("multikernel", 3); "smp" -> ("smp", None)."""
+    system, _, k = side.partition("-k")
+    if system == SYSTEM and k.isdigit():
+        return system, int(k)
+    if system != SYSTEM and not k:
+        return system, None
+    raise ValueError(f"{side}: not a net run's name (smp, or multikernel-k<K>)")
+
+
 def run_net(config: dict, kernel: Path, initrd: Path, accel: str, run_dir: Path,
-            target: Target, link: dict, system: str = "smp") -> RunStatus | None:
-    """smp: SMP Linux on net.vcpus, veth measured first. multikernel: a primary and
-    net.secondaries secondaries, iperf3 between kernels measured first."""
+            target: Target, link: dict, side: str = "smp") -> RunStatus | None:
+    """smp: SMP Linux on net.vcpus, veth measured first. multikernel-k<K>: a primary and
+    K secondaries, iperf3 between kernels measured first."""
     net = config["experiments"]["net"]
     inner = (net["duration_s"], net["streams"])
+    system, k = parse_side(side)
     if system == SYSTEM:
-        k = net["secondaries"]
         wait_s = sharing_seconds(net)
         return run_on_testbed(
             config, target, run_dir, accel, link,
@@ -274,11 +292,11 @@ def inner_rows(run_dir: Path, path: str, streams: list[int]) -> list[dict]:
     return rows
 
 
-def net_cases(system: str, net: dict) -> list[tuple[str, str, int]]:
-    """(path, direction, streams) of every row a run of this system owes."""
+def net_cases(system: str, net: dict, k: int | None) -> list[tuple[str, str, int]]:
+    """(path, direction, streams) of every row a run of this system (with k secondaries)
+    owes."""
     streams = net["streams"]
     if system == SYSTEM:
-        k = net["secondaries"]
         return ([(p, INNER_DIRECTION, s) for p in ("primary-secondary", "secondary-secondary")
                  for s in streams]
                 + [(p, d, k) for d in DIRECTIONS for p in (SHARED, ALONE)])
@@ -291,20 +309,22 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def net_rows(run_dir: Path, system: str, net: dict, link: dict) -> list[dict]:
-    """Every case a row: measured, or with the reason it was not."""
+def net_rows(run_dir: Path, side: str, net: dict, link: dict) -> list[dict]:
+    """Every case of the run side (net_sides) a row: measured, or with the reason it was
+    not."""
+    system, k = parse_side(side)
     status = read_json(run_dir / "status.json")
     load = read_load(run_dir)
-    cases = net_cases(system, net)
+    cases = net_cases(system, net, k)
     inner = [row for path in sorted({c[0] for c in cases} & set(INNER))
              for row in inner_rows(run_dir, path, net["streams"])]
     measured = {(r.get("path", PATH), r["direction"], r["streams"]): r
                 for r in load.get("rows", []) + inner}
-    kernels = console_values(run_dir, net["secondaries"] + 1 if system == SYSTEM else 1)
+    kernels = console_values(run_dir, k + 1 if k else 1)
     rows = []
     for path, direction, streams in cases:
         got = measured.get((path, direction, streams))
-        row = {"system": system, "path": path, "direction": direction, "streams": streams,
+        row = {"system": system, "secondaries": k, "path": path, "direction": direction, "streams": streams,
                "link_mbit": link["link_mbit"], "throughput_mbit": None, "rtt_us_p50": None,
                "rtt_us_p99": None, "samples": None, "ping_loss_pct": None,
                **run_columns(status),

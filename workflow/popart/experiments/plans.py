@@ -25,8 +25,9 @@ def requests(config: dict) -> dict[str, Request]:
         "migrate": lambda: migrate_machine(config, NO_FILE, NO_FILE, "tcg"),
     }
     if "multikernel" in experiments["net"]["systems"]:
-        builders["net"] = lambda: mk_machine(config, NO_FILE, NO_FILE, "tcg", bed,
-                                             experiments["net"]["secondaries"], [], 0)
+        for k in experiments["net"]["secondaries"]:
+            builders[f"net-k{k}"] = (lambda k=k: mk_machine(
+                config, NO_FILE, NO_FILE, "tcg", bed, k, [], 0))
     if "multikernel" in experiments["web"]["systems"]:
         for v in experiments["web"]["vcpus"]:
             builders[f"web-v{v}"] = (lambda v=v: mk_machine(
