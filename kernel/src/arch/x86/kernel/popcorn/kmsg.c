@@ -793,8 +793,10 @@ static int pkmsg_show(struct seq_file *m, void *v)
 /* The loader, before it starts a secondary: the CPU that takes its message IPIs. */
 void popcorn_kmsg_set_ipi_target(unsigned int kernel, u32 apic_id)
 {
-	if (region && self == 0 && kernel && kernel < NR_KERNELS)
+	if (region && self == 0 && kernel && kernel < NR_KERNELS) {
 		WRITE_ONCE(primary_targets[kernel], apic_id);
+		kmsg_chan_prepare();	/* the network driver's rings, the first time */
+	}
 }
 
 phys_addr_t popcorn_kmsg_region(size_t *size)

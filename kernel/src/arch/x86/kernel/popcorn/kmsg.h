@@ -35,6 +35,7 @@ int kmsg_map(void *va, phys_addr_t phys, size_t size, pgprot_t prot);
 
 /* kmsg_chan.c: rings of their own for one user (the network driver). */
 int kmsg_chan_init(unsigned int self);
+void kmsg_chan_prepare(void);
 void kmsg_chan_irq(void);
 void kmsg_chan_heartbeat(void);
 

@@ -22,7 +22,8 @@
  * The heartbeat (100 ms) is the safety net for a lost IPI and resets the rings of a
  * peer that restarted (through the user's poll, which owns the consumer's side).
  *
- * The primary allocates the rings, one block per sending kernel, and names each
+ * The primary allocates the rings when it first boots a secondary (an SMP kernel, or a
+ * primary alone, never pays for them), one block per sending kernel, and names each
  * block's address in its record. A secondary maps its own block and, of each other
  * block, only the ring to it; an address beyond the CPU's physical address width, or
  * that overlaps this kernel's own RAM, the messaging region or another block, is
@@ -37,6 +38,7 @@
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
 #include <asm/processor.h>
@@ -67,7 +69,7 @@ struct kmsg_chan {
 	u32 rx_seen;		/* the heartbeat's view of the peer epoch we synced for */
 	u32 sleeps;		/* our count of sleeps on the peer's ring, its ctl.notify */
 	unsigned long flags;	/* CHAN_ARMED: the consumer sleeps; CHAN_WAITS: the producer */
-	bool usable;		/* both rings mapped */
+	bool usable;		/* both rings mapped; set once, with release */
 	struct popcorn_kmsg_chan_stats stats;
 };
 
@@ -75,6 +77,8 @@ static struct kmsg_chan chans[NR_KERNELS];
 static const struct popcorn_kmsg_chan_ops *chan_ops;
 static u8 *blocks[NR_KERNELS];	/* each sender's block, as this kernel sees it */
 static unsigned int me;
+static bool started;		/* kmsg_chan_init() ran: this kernel has messaging */
+static DEFINE_MUTEX(prepare_lock);
 
 /* The ring from one kernel to another, in the sender's block. */
 static struct pcn_ring_shared *chan_ring(unsigned int from, unsigned int to)
@@ -83,10 +87,10 @@ static struct pcn_ring_shared *chan_ring(unsigned int from, unsigned int to)
 }
 
 /*
- * The primary: a block per kernel from its own memory, named in its record before the
- * record says it runs (its magic, with release). All or none.
+ * The primary: a block per kernel from its own memory, named in its record before it
+ * boots a secondary (which reads the record once it starts). All or none.
  */
-static int __init alloc_blocks(void)
+static int alloc_blocks(void)
 {
 	u64 *table = kmsg_chan_table();
 	u8 *got[NR_KERNELS] = { };
@@ -185,21 +189,15 @@ static int __init map_blocks(void)
 	return 0;
 }
 
-int __init kmsg_chan_init(unsigned int self)
+/* Our ends of the rings in the blocks we have, each usable from then on. */
+static int open_rings(void)
 {
+	const struct popcorn_kmsg_chan_ops *ops = READ_ONCE(chan_ops);
 	unsigned int peer;
-	int ret;
 
-	me = self;
-	ret = self ? map_blocks() : alloc_blocks();
-	if (ret) {
-		pr_err("no channel: %d\n", ret);
-		return ret;
-	}
 	for (peer = 0; peer < NR_KERNELS; peer++) {
 		struct kmsg_chan *c = &chans[peer];
 
-		spin_lock_init(&c->tx_lock);
 		if (peer == me || !blocks[peer])
 			continue;
 		if (pcn_ring_tx_init(&c->tx, chan_ring(me, peer), &chan_geometry, me) ||
@@ -207,14 +205,61 @@ int __init kmsg_chan_init(unsigned int self)
 				     CHAN_TYPE + 1, POPCORN_KMSG_MAX_PAYLOAD))
 			return -EINVAL;
 		c->rx.lazy = true;	/* the producer is woken by IPI, a quarter at a time */
-		c->usable = true;
+		smp_store_release(&c->usable, true);	/* after the rings' state */
+		if (ops)
+			ops->rx_ready(peer);	/* its first poll resets our side and sleeps */
 	}
 	return 0;
 }
 
+/* A secondary maps its blocks now; the primary allocates its own when they are needed. */
+int __init kmsg_chan_init(unsigned int self)
+{
+	unsigned int peer;
+	int ret;
+
+	me = self;
+	for (peer = 0; peer < NR_KERNELS; peer++)
+		spin_lock_init(&chans[peer].tx_lock);
+	WRITE_ONCE(started, true);
+	if (!self)
+		return 0;
+	ret = map_blocks();
+	if (!ret)
+		ret = open_rings();
+	if (ret)
+		pr_err("no channel: %d\n", ret);
+	return ret;
+}
+
+/*
+ * The primary, before it boots a secondary (process context): its blocks, allocated
+ * the first time. A secondary booted without them has no channel with anyone.
+ */
+void kmsg_chan_prepare(void)
+{
+	int ret;
+
+	guard(mutex)(&prepare_lock);
+	if (me || !READ_ONCE(started) || blocks[0])
+		return;
+	ret = alloc_blocks();
+	if (!ret) {
+		local_bh_disable();	/* what rx_ready schedules runs at bh enable */
+		ret = open_rings();
+		local_bh_enable();
+	}
+	if (ret)
+		pr_err("no channel for the secondaries: %d\n", ret);
+	else
+		pr_info("rings for %u kernels, %lu KiB each\n", NR_KERNELS, CHAN_BLOCK >> 10);
+}
+
 static struct kmsg_chan *chan_of(unsigned int peer)
 {
-	return peer < NR_KERNELS && peer != me && chans[peer].usable ? &chans[peer] : NULL;
+	/* Acquire: the rings' state was set before usable. */
+	return peer < NR_KERNELS && peer != me && smp_load_acquire(&chans[peer].usable) ?
+	       &chans[peer] : NULL;
 }
 
 /*
@@ -423,10 +468,11 @@ void popcorn_kmsg_chan_stats(unsigned int peer, struct popcorn_kmsg_chan_stats *
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_chan_stats);
 
+/* The primary's rings may come later (kmsg_chan_prepare()): the user is told then. */
 int popcorn_kmsg_chan_open(const struct popcorn_kmsg_chan_ops *ops)
 {
-	if (!blocks[me])
-		return -ENODEV;	/* no messaging, or kmsg_chan_init() failed */
+	if (!READ_ONCE(started) || (me && !blocks[me]))
+		return -ENODEV;	/* no messaging, or this secondary could not map its rings */
 	return cmpxchg(&chan_ops, NULL, ops) ? -EBUSY : 0;
 }
 EXPORT_SYMBOL_GPL(popcorn_kmsg_chan_open);
