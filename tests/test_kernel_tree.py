@@ -53,6 +53,24 @@ def test_changed_patches_and_sources_update_the_same_tree_in_place(layout):
     assert untouched.stat().st_mtime_ns == mtime  # not unpacked again
 
 
+def test_a_changed_source_is_newer_than_what_was_built_even_if_its_own_mtime_is_older(layout):
+    """Two checkouts share one cache: the other one's sources may be older files with
+    other contents. make must see them changed; an unchanged file keeps its mtime."""
+    import os
+    import time
+    tarball, sha, patches, src, trees = layout
+    (src / "kernel" / "same.c").write_text("int same;\n")
+    tree, _ = prepare_tree(tarball, sha, patches, src, trees)
+    built = time.time()
+    (src / "kernel" / "popcorn.c").write_text("int popcorn_other;\n")
+    (src / "other.h").write_text("/* a new file, changing the key */\n")
+    for name in ("kernel/popcorn.c", "kernel/same.c"):
+        os.utime(src / name, (built - 3600, built - 3600))  # an hour older than the build
+    prepare_tree(tarball, sha, patches, src, trees)
+    assert (tree / "kernel/popcorn.c").stat().st_mtime >= built
+    assert (tree / "kernel/same.c").stat().st_mtime == built - 3600
+
+
 def test_tree_that_cannot_be_reverted_is_unpacked_afresh(layout):
     tarball, sha, patches, src, trees = layout
     tree, _ = prepare_tree(tarball, sha, patches, src, trees)

@@ -8,6 +8,7 @@ make every object, and every ccache entry, new). Whatever looks wrong gives a fr
 """
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,10 +92,13 @@ def apply_patches(tree: Path, patches: list[Path]) -> None:
         log.info(f"kernel tree: applied {patch.name}")
 
 
-def copy_sources(tree: Path, src_dir: Path) -> list[str]:
+def copy_sources(tree: Path, src_dir: Path, before: dict[str, str]) -> dict[str, str]:
     """New Popcorn files go in as files; changing an existing kernel file takes a patch.
-    Returns the copied paths, relative to the tree."""
-    copied = []
+    Returns the copied paths, relative to the tree, with their SHA-256. A file keeps its
+    mtime when the tree had the same content before (before: the last state's), so that
+    kbuild does not rebuild it; any other gets the time now, since its own mtime may be
+    older than the objects (another checkout sharing this cache built them)."""
+    copied = {}
     for source in in_tree_sources(src_dir):
         relative = source.relative_to(src_dir)
         target = tree / relative
@@ -102,8 +106,11 @@ def copy_sources(tree: Path, src_dir: Path) -> list[str]:
             raise PatchError(f"{source} would overwrite the kernel's own "
                              f"{relative}: change it through a patch")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)  # keeps the mtime: unchanged files are not rebuilt
-        copied.append(str(relative))
+        shutil.copy2(source, target)
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        if before.get(str(relative)) != digest:
+            os.utime(target)
+        copied[str(relative)] = digest
     return copied
 
 
@@ -148,11 +155,13 @@ def prepare_tree(tarball: Path, source_sha256: str, patch_dir: Path, src_dir: Pa
         if state and state["key"] == key:
             log.info(f"kernel tree: reusing {tree}")
             return tree, key
+        # What the previous sources were (a tree of before the digests: none known).
+        before = state["files"] if state and isinstance(state["files"], dict) else {}
         if state is None or not _revert(tree, state):
             _unpack_fresh(tarball, tree)
         patches = read_series(patch_dir)
         apply_patches(tree, patches)
-        files = copy_sources(tree, src_dir)
+        files = copy_sources(tree, src_dir, before)
         (tree / APPLIED).mkdir()
         for patch in patches:
             shutil.copy2(patch, tree / APPLIED / patch.name)
