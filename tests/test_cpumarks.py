@@ -79,3 +79,23 @@ def test_a_mark_reaches_each_listener_and_a_missing_one_is_reported():
     assert got == [b"step.start\n", b"step.end\n"]
     server.close()
     assert not mark(list, "step.start", ["127.0.0.1"], port)  # nobody listens: said, not raised
+
+
+def links(stops: int, ipis: int) -> str:
+    """A links_<label> value as guest/exp/lib.sh's mark prints it: a link per ';'."""
+    peer1 = f"1 1 100 200 {stops} {stops} 0 50 100 200 0 {3 * stops} {stops} 40 0 45"
+    return f"{peer1};7 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0;ipis_received={ipis}"
+
+
+def test_link_counters_per_kernel_and_peer_are_the_steps_differences():
+    from popart.cpumarks import link_deltas, parse_links
+    parsed, ipis = parse_links(links(3, 17))
+    assert ipis == 17 and set(parsed) == {1, 7} and parsed[1]["full"] == 9
+    assert parse_links("garbage;1 2;ipis_received=x") == ({}, 0)
+    values = [{"links_s.start": links(3, 17), "links_s.end": links(10, 60)}, {}]
+    rows = link_deltas(values, "s")
+    assert len(rows) == 1  # kernel 1 missed its marks; peer 7 was never booted
+    row = rows[0]
+    assert (row["kernel"], row["peer"], row["stops"], row["full"], row["ipis_received"]) == (
+        0, 1, 7, 21, 43)
+    assert row["tx_packets"] == 0  # the same before and after

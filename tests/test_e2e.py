@@ -660,6 +660,12 @@ def test_multikernel_network_rows_between_kernels_and_through_the_shared_link(ne
     assert net["cpu_s"].notna().all(), net[["system", "path", "cpu_s_kernels"]]
     mk = net[net["system"] == "multikernel"]
     assert (mk["cpu_s_kernels"].str.count("=") == 3).all()
+    # and what each kernel's links did in each step: the frames went where the load went
+    links = pd.read_csv(results / "net/links.csv")
+    assert set(links["kernel"]) == {0, 1, 2} and set(links["status"]) == {"ok"}
+    shared = links[(links["path"] == "outside-secondaries") & (links["kernel"] == 0)]
+    assert set(shared["direction"]) == {"to_guest", "from_guest"}
+    assert (shared.groupby("direction")[["tx_packets", "rx_packets"]].sum() > 0).all().all()
     assert (mk["cpu_s_secondaries"] > 0).all() and (mk["cpu_s_per_gbit"] > 0).all()
 
 

@@ -72,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
     command("web-rounds", "run.web_rounds", *on_rounds, ("--link", req),
             ("--vcpus", {"type": int, "required": True}))
     command("net-csv", "tidy.net_csv", ("--net", req), ("--link", req), ("--out", req),
-            ("runs", {"nargs": "+", "help": "system=run folder"}))
+            ("--links", req), ("runs", {"nargs": "+", "help": "side=run folder"}))
     command("web-csv", "tidy.web_csv", ("--web", req), ("--link", req), ("--out", req),
             ("runs", {"nargs": "+", "help": "run folders, named <system>-v<vcpus>"}))
     command("migrate-run", "run.migrate_run", *on_target)

@@ -120,3 +120,39 @@ def cpu_columns(values: list[dict[str, str]], label: str) -> dict:
             "cpu_s_secondaries": (round(sum(seconds[1:]), 2) if known and len(seconds) > 1
                                   else None),
             "cpu_s_kernels": named}
+
+
+# /proc/popcorn_net's columns after its peer and carrier (drivers/net/popcorn_net.c).
+LINK_FIELDS = ["tx_packets", "rx_packets", "stops", "wakes", "busy", "polls", "sent",
+               "received", "malformed", "full", "waits", "data_ipis", "room_ipis", "wakeups"]
+LINK_COLUMNS = ["kernel", "peer", *LINK_FIELDS, "ipis_received"]
+
+
+def parse_links(value: str) -> tuple[dict[int, dict[str, int]], int]:
+    """A links_<label> value: per peer its counters, and the message IPIs the kernel took."""
+    lines, _, ipis = value.rpartition("ipis_received=")
+    links = {}
+    for line in filter(None, (part.strip() for part in lines.split(";"))):
+        words = line.split()
+        if len(words) == 2 + len(LINK_FIELDS) and all(w.isdigit() for w in words):
+            links[int(words[0])] = dict(zip(LINK_FIELDS, map(int, words[2:])))
+    return links, int(ipis) if ipis.strip().isdigit() else 0
+
+
+def link_deltas(values: list[dict[str, str]], label: str) -> list[dict]:
+    """What each kernel's link to each other kernel of the run did during the step: a
+    row per (kernel, peer), the counters' differences, and the kernel's message IPIs
+    taken in ipis_received. Kernels that missed a mark have no rows."""
+    rows = []
+    for kernel, v in enumerate(values):
+        start, end = v.get(f"links_{label}.start"), v.get(f"links_{label}.end")
+        if start is None or end is None:
+            continue
+        (before, ipis_before), (after, ipis_after) = parse_links(start), parse_links(end)
+        for peer in sorted(set(before) & set(after)):
+            if peer >= len(values):
+                continue  # a link to a kernel this run never booted
+            rows.append({"kernel": kernel, "peer": peer,
+                         **{f: after[peer][f] - before[peer][f] for f in LINK_FIELDS},
+                         "ipis_received": ipis_after - ipis_before})
+    return rows

@@ -78,15 +78,16 @@ rule net_csv:
         link=res("net/link.json"),
         code=popart_code("net-csv"),
     output:
-        res("net/net.csv"),
+        csv=res("net/net.csv"),
+        links=res("net/links.csv"),
     params:
         net=as_json(config["experiments"]["net"]),
         runs=" ".join(net_runs()),
     log:
         res("logs/net/csv.log"),
     shell:
-        "{POPART} net-csv --net {params.net:q} --link {input.link} --out {output}"
-        " {params.runs} 2>&1 | tee {log}"
+        "{POPART} net-csv --net {params.net:q} --link {input.link} --out {output.csv}"
+        " --links {output.links} {params.runs} 2>&1 | tee {log}"
 
 
 rule web_csv:

@@ -42,13 +42,16 @@ def msg_stress(a: argparse.Namespace) -> None:
 
 
 def net_csv(a: argparse.Namespace) -> None:
-    from ..experiments.net import NET_COLUMNS, net_rows
+    from ..experiments.net import LINKS_COLUMNS, NET_COLUMNS, link_rows, net_rows
     from ..rounds import round_of
     net, link = json.loads(a.net), read_json(a.link)
-    runs = (pair.split("=", 1) for pair in a.runs)  # system=run folder
-    rows = [{**row, "round": round_of(Path(run_dir))} for system, run_dir in runs
-            for row in net_rows(Path(run_dir), system, net, link)]
+    runs = [pair.split("=", 1) for pair in a.runs]  # side=run folder
+    rows = [{**row, "round": round_of(Path(run_dir))} for side, run_dir in runs
+            for row in net_rows(Path(run_dir), side, net, link)]
     atomic_write_text(a.out, pd.DataFrame(rows, columns=NET_COLUMNS).to_csv(index=False))
+    links = [{**row, "round": round_of(Path(run_dir))} for side, run_dir in runs
+             for row in link_rows(Path(run_dir), side, net)]
+    atomic_write_text(a.links, pd.DataFrame(links, columns=LINKS_COLUMNS).to_csv(index=False))
 
 
 def web_csv(a: argparse.Namespace) -> None:

@@ -24,7 +24,8 @@ from pathlib import Path
 from .. import log
 from . import PROVENANCE, run_columns
 from ..console import parse_console
-from ..cpumarks import CPU_COLUMNS, console_values, cpu_columns, marked, step_label
+from ..cpumarks import (CPU_COLUMNS, LINK_COLUMNS, console_values, cpu_columns, link_deltas,
+                        marked, step_label)
 from ..fsutil import atomic_write_json, read_json
 from ..loadgen import (LoadError, iperf3_argv, parse_iperf3, parse_iperf3_text, parse_ping,
                        ping_argv, run_tool)
@@ -350,6 +351,24 @@ def net_rows(run_dir: Path, side: str, net: dict, link: dict) -> list[dict]:
                                          net["duration_s"])
         rows.append(row)
     return rows
+
+
+LINKS_COLUMNS = ["system", "secondaries", "path", "direction", "streams", *LINK_COLUMNS,
+                 "round", "accel", "timebase", "status", *PROVENANCE]
+
+
+def link_rows(run_dir: Path, side: str, net: dict) -> list[dict]:
+    """The multikernel's pcn links during each case's step (links.csv): per kernel and
+    peer, what its queue, rings and IPIs did, from the marks around the step."""
+    system, k = parse_side(side)
+    if system != SYSTEM:
+        return []
+    status = read_json(run_dir / "status.json")
+    kernels = console_values(run_dir, k + 1)
+    return [{"system": system, "secondaries": k, "path": path, "direction": direction,
+             "streams": streams, **link, **run_columns(status), "status": status["status"]}
+            for path, direction, streams in net_cases(system, net, k)
+            for link in link_deltas(kernels, mark_label(path, direction, streams))]
 
 
 def mark_label(path: str, direction: str, streams: int) -> str:
