@@ -31,6 +31,12 @@ class ConsoleReport:
     last_marker: str | None = None  # the latest "@@POPCORN:..." line, shortened
 
 
+def kernel_console(run_dir: Path, kernel: int) -> Path:
+    """Where a run keeps kernel k's console: the primary's console.log, a secondary's
+    console-k<k>.log (split from the primary's relay)."""
+    return run_dir / ("console.log" if kernel == 0 else f"console-k{kernel}.log")
+
+
 def shorten(text: str, limit: int = MARKER_SHOWN) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

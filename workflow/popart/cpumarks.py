@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import log
-from .console import parse_console
+from .console import kernel_console, parse_console
 
 MARK_PORT = 7778
 USER_HZ = 100
@@ -104,7 +104,7 @@ def console_values(run_dir: Path, kernels: int) -> list[dict[str, str]]:
     """Each kernel's console values: the primary's console.log, console-k<i>.log."""
     out = []
     for k in range(kernels):
-        path = run_dir / ("console.log" if k == 0 else f"console-k{k}.log")
+        path = kernel_console(run_dir, k)
         out.append(parse_console(path.read_text(errors="replace")).values
                    if path.exists() else {})
     return out

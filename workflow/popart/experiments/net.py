@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import log
 from . import PROVENANCE, run_columns
-from ..console import parse_console
+from ..console import kernel_console, parse_console
 from ..cpumarks import (CPU_COLUMNS, LINK_COLUMNS, console_values, cpu_columns, link_deltas,
                         marked, step_label)
 from ..fsutil import atomic_write_json, read_json
@@ -274,7 +274,7 @@ def inner_rows(run_dir: Path, path: str, streams: list[int]) -> list[dict]:
     """iperf3 measured inside the guest (veth, between kernels), from the client
     kernel's console; the last attempt counts, as on the host."""
     prefix, kernel = INNER[path]
-    log_file = run_dir / ("console.log" if kernel == 0 else f"console-k{kernel}.log")
+    log_file = kernel_console(run_dir, kernel)
     outputs = parse_console(log_file.read_text()).outputs if log_file.exists() else {}
     rows = []
     for count in streams:
