@@ -8,7 +8,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/workflow
 
 .PHONY: setup debian-packages run report shell plan test test-needs-root test-packages regress \
-	baseline reference clean
+	baseline reference container-test clean
 
 setup: debian-packages $(VENV)/.installed
 
@@ -87,6 +87,11 @@ test-needs-root:
 test: test-needs-root
 	@$(MAKE) --no-print-directory setup test-packages
 	$(VENV)/bin/pytest
+
+# The Dockerfile built on a debootstrap Debian 12 base with Debian's podman, then
+# `make test` inside the image (README "In a container"). Root; about <TIME>.
+container-test:
+	@setup/container-test.sh
 
 clean:
 	rm -rf results/*/ results/*.json results/*.html .snakemake
