@@ -10,10 +10,18 @@
 ARG BASE=debian:12
 FROM ${BASE}
 
+# Certificates of a TLS-intercepting proxy on the way to PyPI (PEM text, empty for none):
+# `make container-test` passes the host's /usr/local/share/ca-certificates.
+ARG EXTRA_CA_CERTS=""
 ENV DEBIAN_FRONTEND=noninteractive
+# pip trusts the system's certificates (with those above), not only its own bundle.
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 # What `make setup` needs before it can run at all.
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-        make python3 ca-certificates
+        make python3 ca-certificates \
+    && if [ -n "$EXTRA_CA_CERTS" ]; then \
+        printf '%s\n' "$EXTRA_CA_CERTS" >/usr/local/share/ca-certificates/extra.crt \
+        && update-ca-certificates; fi
 
 WORKDIR /artifact
 # The install step first, from its own files only: a change to the pipeline's code keeps

@@ -76,8 +76,11 @@ SOURCES
 	rm -rf "$root"
 fi
 
+# A proxy that intercepts TLS is trusted inside as it is here.
+extra_ca=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 step "podman build (BASE=$base)"
-podman build --pull=never --build-arg BASE="$base" -t "$image" .
+podman build --pull=never --build-arg BASE="$base" --build-arg EXTRA_CA_CERTS="$extra_ca" \
+	-t "$image" .
 
 step "make test inside $image"
 status=0
