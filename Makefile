@@ -89,7 +89,7 @@ test: test-needs-root
 	$(VENV)/bin/pytest
 
 # The Dockerfile built on a debootstrap Debian 12 base with Debian's podman, then
-# `make test` inside the image (README "In a container"). Root; about <TIME>.
+# `make test` and `make run` inside the image (README "In a container"). Root; about <TIME>.
 container-test:
 	@setup/container-test.sh
 

@@ -36,3 +36,11 @@ rule all:
 rule outputs:
     input:
         final_outputs(),
+
+
+# Under a cluster executor (profiles/slurm) only the kernel build and the measurements
+# are cluster jobs, each on a node of its own; every other rule is seconds of work on
+# files and runs on the submitting host. Locally this changes nothing.
+workflow.localrules(
+    *(r.name for r in workflow.rules if r.name != "kernel_build" and "measure" not in r.resources)
+)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make container-test: the Dockerfile built and tested with Debian's podman, no Docker
 # engine or registry. A Debian 12 root made by debootstrap becomes the base image, the
-# Dockerfile is built on it, and `make test` runs inside the image, privileged, with the
-# kernel cache as a volume (a second run reuses the kernel build). Podman's settings and
-# storage are private (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF): the host's
-# /etc/containers stays as it is. Everything lives under $POPCORN_CACHE/container.
+# Dockerfile is built on it, and `make test`, then `make run`, run inside the image,
+# privileged, with the kernel cache and results as volumes (`make run` reuses the kernel
+# build of `make test`). Podman's settings and storage are private (CONTAINERS_CONF,
+# CONTAINERS_STORAGE_CONF): the host's /etc/containers stays as it is. Everything lives
+# under $POPCORN_CACHE/container.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -ne 0 ]]; then
@@ -82,11 +83,20 @@ step "podman build (BASE=$base)"
 podman build --pull=never --build-arg BASE="$base" --build-arg EXTRA_CA_CERTS="$extra_ca" \
 	-t "$image" .
 
-step "make test inside $image"
+# Each command in its own container on the same volumes: `make run` after `make test`
+# reuses the kernel build in the cache, and leaves its results and report on this host.
+run_inside() {
+	step "$* inside $image"
+	podman run --rm --privileged \
+		-v "$state/cache:/root/.cache/popcorn-artifact" \
+		-v "$state/results:/artifact/results" \
+		"$image" "$@"
+}
 status=0
-podman run --rm --privileged \
-	-v "$state/cache:/root/.cache/popcorn-artifact" \
-	-v "$state/results:/artifact/results" \
-	"$image" make test || status=$?
-step "done, make test exited $status"
+run_inside make test || status=$?
+step "make test exited $status"
+if [[ $status -eq 0 ]]; then
+	run_inside make run || status=$?
+	step "make run exited $status; its results and report: $state/results"
+fi
 exit $status

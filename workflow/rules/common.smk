@@ -63,15 +63,17 @@ def in_tree_source_files():
     return [str(p) for p in in_tree_sources(REPO / "kernel/src")]
 
 
-def measurement_threads():
-    """Locally, every core Snakemake was given: nothing else runs beside a measurement,
-    whatever the profile or --cores. Under a cluster executor the node is asked for whole
-    instead (MEASURE_RESOURCES) and the job itself needs one thread."""
-    return workflow.cores if workflow.local_exec else 1
+def whole_machine_threads():
+    """Every core Snakemake was given, for a measurement (nothing else runs beside it,
+    whatever the profile or --cores) and the kernel build. Inside a cluster job that is
+    the node's (its snakemake gets --cores all). The submitting host of a cluster run
+    (profiles/slurm, no --cores) knows no node's count and asks for the node whole
+    instead: 1. Read from the settings, not workflow.cores, which has no value there."""
+    return workflow.resource_settings.cores or 1
 
 
 # `measure` marks a measurement; slurm_extra asks Slurm's executor plugin for a node of its
-# own (the Slurm path itself is issue #18's, not tested here yet).
+# own (profiles/slurm passes --exclusive to sbatch itself; tests/test_cluster_e2e.py).
 MEASURE_RESOURCES = dict(measure=1, slurm_extra="--exclusive")
 
 

@@ -30,7 +30,7 @@ rule kernel_build:
         kernel=as_json(
             {k: config["kernel"][k] for k in ("base_config", "fragments")}
         ),
-    threads: workflow.cores
+    threads: whole_machine_threads()
     log:
         res("logs/kernel/build.log"),
     shell:

@@ -1,6 +1,6 @@
 # Runs on the target; each leaves console.log, qemu.log and status.json, whatever happens.
 # A measurement has the machine to itself: locally it takes every core Snakemake was given
-# (measurement_threads()), so no build, CSV job or other measurement runs beside it,
+# (whole_machine_threads()), so no build, CSV job or other measurement runs beside it,
 # whatever the profile or --cores; on a cluster it asks for a node of its own.
 
 BOOT_INPUTS = dict(
@@ -18,7 +18,7 @@ rule accel:
     params:
         qemu=as_json(config["qemu"]),
         hardware=hardware_arg(),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -52,7 +52,7 @@ rule boot_run:
         config=run_config("boot"),
     wildcard_constraints:
         run=r"\d+",
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -73,7 +73,7 @@ rule multikernel_run:
         console=res("boot/multikernel/console.log"),
     params:
         config=run_config("multikernel"),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -110,7 +110,7 @@ rule msg_stress_run:
         console=res("msg/stress/console.log"),
     params:
         config=run_config("msg"),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -133,7 +133,7 @@ rule msg_rounds:
     params:
         config=run_config("msg"),
         rounds=config["experiments"]["msg"]["rounds"],
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -155,7 +155,7 @@ rule msg_ring_host:
     params:
         round_trips=config["experiments"]["msg"]["ring_round_trips"],
         rounds=config["experiments"]["msg"]["ring_rounds"],
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -183,7 +183,7 @@ rule net_link:
         status=res("net/link/status.json"),
     params:
         config=run_config("net", network=True),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -205,7 +205,7 @@ rule net_rounds:
     params:
         config=run_config("net", network=True),
         rounds=config["experiments"]["net"]["rounds"],
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -229,7 +229,7 @@ rule web_rounds:
         rounds=config["experiments"]["web"]["rounds"],
     wildcard_constraints:
         vcpus=r"\d+",
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -249,7 +249,7 @@ rule soak_run:
         status=res("net/soak/status.json"),
     params:
         config=run_config("soak"),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
@@ -271,7 +271,7 @@ rule migrate_run:
         console=res("migrate/run/console.log"),
     params:
         config=run_config("migrate"),
-    threads: measurement_threads()
+    threads: whole_machine_threads()
     resources:
         **MEASURE_RESOURCES,
     log:
