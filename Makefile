@@ -89,7 +89,8 @@ test: test-needs-root
 	$(VENV)/bin/pytest
 
 # The Dockerfile built on a debootstrap Debian 12 base with Debian's podman, then
-# `make test` and `make run` inside the image (README "In a container"). Root; about <TIME>.
+# `make test` and `make run` inside the image (README "In a container"). Root; 35 min
+# with nothing cached on a 2-core host (README gives the parts).
 container-test:
 	@setup/container-test.sh
 
