@@ -75,7 +75,8 @@ reference: setup
 	$(SNAKEMAKE) --cores $(CORES)
 	$(VENV)/bin/python -m popart reference-save --results results --repo . --out reference/run
 
-# Packages only the tests need (headless Chromium for the report test); not `make run`'s.
+# Packages only the tests need (headless Chromium for the report test, Slurm and munge for
+# the cluster test); not `make run`'s.
 test-packages:
 	@setup/install-debian-packages.sh setup/debian-packages-test.txt
 

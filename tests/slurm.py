@@ -18,10 +18,21 @@ PARTITION = "popcorn"
 MIN_JOB_AGE_S = 3600
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Ports free on loopback, all different: each socket stays bound until all are."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def usable_cpus() -> int:
+    """What slurmd and `snakemake --cores all` count: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def slurm_conf(d: Path, host: str, cpus: int, ctld_port: int, slurmd_port: int) -> str:
@@ -53,7 +64,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN
-PartitionName={PARTITION} Nodes={host} Default=YES MaxTime=INFINITE OverSubscribe=EXCLUSIVE State=UP
+PartitionName={PARTITION} Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
 
 
@@ -88,6 +99,19 @@ def _wait_idle(env: dict[str, str], d: Path, limit_s: float = 60) -> None:
                        f"{logs}")
 
 
+def _cancel_all(env: dict[str, str], limit_s: float = 30) -> None:
+    """No job of a failed or interrupted test outlives the cluster (its QEMU with it)."""
+    subprocess.run([require("scancel"), f"--partition={PARTITION}"], env=env,
+                   capture_output=True, check=False)
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        queue = subprocess.run([require("squeue"), "-h", "-o", "%i"], env=env,
+                               capture_output=True, text=True, check=False)
+        if queue.returncode != 0 or not queue.stdout.strip():
+            return
+        time.sleep(0.5)
+
+
 @contextmanager
 def one_node_cluster(d: Path) -> Iterator[dict[str, str]]:
     """Starts the cluster in directory d; yields the environment its commands (sbatch,
@@ -99,7 +123,7 @@ def one_node_cluster(d: Path) -> Iterator[dict[str, str]]:
     d.chmod(0o700)  # munged refuses a key or socket directory others could write
     host = socket.gethostname().split(".")[0]
     conf = d / "slurm.conf"
-    conf.write_text(slurm_conf(d, host, os.cpu_count() or 1, free_port(), free_port()))
+    conf.write_text(slurm_conf(d, host, usable_cpus(), *free_ports(2)))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     subprocess.run([require("mungekey"), "--create", "--force", "--keyfile", str(d / "munge.key")],
                    check=True, capture_output=True)
@@ -114,5 +138,8 @@ def one_node_cluster(d: Path) -> Iterator[dict[str, str]]:
         _wait_idle(env, d)
         yield env
     finally:
+        if (d / "slurmctld.pid").exists():
+            _cancel_all(env)
         for pid_file in daemons:
             _stop(pid_file)
+

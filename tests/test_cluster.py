@@ -67,3 +67,21 @@ def test_the_profile_script_prints_one_word_and_its_note_on_stderr(tmp_path):
     usage = subprocess.run([str(REPO / "profiles/slurm/slurm-status.py")], env=env,
                            capture_output=True, text=True, check=False)
     assert usage.returncode == 2 and usage.stdout == ""
+
+
+def test_a_controller_that_hangs_is_asked_again_at_the_next_poll(tmp_path, monkeypatch):
+    hung = tmp_path / "scontrol-hung"
+    hung.write_text("#!/bin/sh\nexec sleep 30\n")
+    hung.chmod(0o755)
+    monkeypatch.setattr("popart.cluster.SCONTROL_TIMEOUT_S", 0.3)
+    word, note = job_status("5", str(hung))
+    assert word == "running" and "did not answer in 0.3 s" in note
+
+
+def test_no_scontrol_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "profiles/slurm/slurm-status.py"), "3"],
+                            env={"PATH": str(tmp_path)}, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "E: scontrol not found: install Slurm's client commands (Debian: slurm-client)"]

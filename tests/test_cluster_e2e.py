@@ -2,7 +2,6 @@
 boot and multikernel experiments through profiles/slurm give the same files, columns and
 rows as the same configuration run locally, all ok, with the kernel build and each
 measurement a Slurm job of its own that had the node to itself."""
-import os
 import subprocess
 import sys
 import time
@@ -14,13 +13,19 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from slurm import one_node_cluster
+from slurm import one_node_cluster, usable_cpus
 
 pytestmark = pytest.mark.e2e
 CONFIG = REPO / ".test/cluster.yaml"
 PROFILE = REPO / "profiles/slurm"
 # Not the submitting host's: a Slurm job's rule (kernel_build and the measurements).
 SLURM_RULES = {"kernel_build", "accel", "boot_run", "multikernel_run"}
+# The columns that say which row is which (configuration, not figures): the same in both.
+IDENTITY = ["key", "experiment", "run", "round", "runs", "ok", "vcpus", "mem_mib", "mem_ranges",
+            "kernel_id", "role", "apic_ids", "kernels_requested", "kernels_up", "disjoint",
+            "accel", "timebase", "target", "kernel_release", "kernel_build", "status"]
+# Each run, the local one with a cold kernel build included; a hung one fails the test.
+RUN_LIMIT_S = 1800
 
 
 def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None
@@ -30,7 +35,7 @@ def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None
             "--config", "results_dir=results"]
     started = time.monotonic()
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False,
-                            env=env)
+                            env=env, timeout=RUN_LIMIT_S)
     (workdir / "snakemake.out").write_text(result.stdout + result.stderr)
     print(f"{' '.join(args)}: {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
@@ -41,7 +46,7 @@ def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None
 def runs(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     """(local run, Slurm run, scontrol's fields of each Slurm job by job id)."""
     local = tmp_path_factory.mktemp("cluster-local")
-    snakemake(local, "--cores", str(os.cpu_count() or 2))
+    snakemake(local, "--cores", str(usable_cpus()))
     cluster = tmp_path_factory.mktemp("cluster-slurm")
     with one_node_cluster(tmp_path_factory.mktemp("slurm")) as env:
         snakemake(cluster, "--workflow-profile", str(PROFILE), env=env)
@@ -73,12 +78,19 @@ def test_a_slurm_run_gives_the_files_columns_and_rows_of_a_local_run(runs):
     assert result_files(cluster) == files
     csvs = sorted(f for f in files if f.endswith(".csv"))
     assert "boot/boot.csv" in csvs and "boot/multikernel.csv" in csvs
+    run_ids: set[str] = set()
     for name in csvs:
         here, there = (pd.read_csv(run / "results" / name) for run in (local, cluster))
         assert list(there.columns) == list(here.columns), name
         assert len(there) == len(here), name
+        same = [c for c in IDENTITY if c in there.columns]
+        assert there[same].equals(here[same]), (name, here[same], there[same])
         if "status" in there.columns:
             assert (there["status"] == "ok").all(), (name, there)
+        if "run_id" in there.columns:
+            run_ids.update(there["run_id"])
+    # One run: every Slurm job inherited the submitting Snakemake's run id.
+    assert len(run_ids) == 1, run_ids
     assert pd.read_csv(cluster / "results/tables/failures.csv").empty
 
 
@@ -98,4 +110,4 @@ def test_the_build_and_each_measurement_were_a_slurm_job_with_the_node_to_itself
     assert all(start >= end for (_, end), (start, _) in zip(spans, spans[1:])), spans
     # Inside its job the build had the node's cores, not the submitting host's 1.
     build_log = next((cluster / ".snakemake/slurm-logs").glob("kernel_build-*.out")).read_text()
-    assert f"--jobs {os.cpu_count()} " in build_log
+    assert f"--jobs {usable_cpus()} " in build_log

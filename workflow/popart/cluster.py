@@ -18,6 +18,9 @@ ENDED_BADLY = frozenset({
 })
 
 
+SCONTROL_TIMEOUT_S = 30
+
+
 def job_state(scontrol_line: str) -> str | None:
     """JobState of `scontrol show job -o` output; None when it has none. A state may
     carry flags after '+' (CANCELLED+): the state is what comes before."""
@@ -40,8 +43,12 @@ def job_status(job_id: str, scontrol: str = "scontrol") -> tuple[str, str]:
     """(word, note): the executor's word for the job and, when it is not simply the
     job's state, why. `sbatch --parsable` may print 'id;cluster'."""
     job = job_id.split(";", 1)[0].strip()
-    result = subprocess.run([scontrol, "show", "job", "-o", job], capture_output=True,
-                            text=True, check=False)
+    try:
+        result = subprocess.run([scontrol, "show", "job", "-o", job], capture_output=True,
+                                text=True, check=False, timeout=SCONTROL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        # The executor waits for this command: a hung slurmctld must not stall every poll.
+        return "running", f"Slurm job {job}: slurmctld did not answer in {SCONTROL_TIMEOUT_S} s"
     if result.returncode != 0:
         error = result.stderr.strip() or f"{scontrol} exited {result.returncode}"
         if "Invalid job id" in error:
@@ -59,7 +66,12 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("E: usage: slurm-status.py JOBID", file=sys.stderr)
         return 2
-    word, note = job_status(argv[0])
+    try:
+        word, note = job_status(argv[0])
+    except FileNotFoundError:
+        print("E: scontrol not found: install Slurm's client commands (Debian: slurm-client)",
+              file=sys.stderr)
+        return 1
     if note:
         print(f"W: {note}", file=sys.stderr)
     print(word)
