@@ -468,10 +468,12 @@ def test_a_process_moved_mid_run_ends_exactly_as_an_unmigrated_run(migration_run
     assert [(h["kernel"], h["rc"]) for h in hops] == [("1", "0"), ("2", "0"), ("0", "0")]
     for hop in hops:
         # Its clocks moved on by the time the move took on the TSC: no jump, no going
-        # back (the kernels booted seconds apart); seen: within 0.3 ms.
+        # back (the kernels booted seconds apart, so a clock carried wrong is off by
+        # seconds). Seen: within 0.3 ms, and 6.2 ms on a loaded 2-core host (a vCPU
+        # thread that loses the host CPU between its clock reads): bounded at 100 ms.
         tsc_ns = int(hop["ns"])
         for clock in ("mono_ns", "real_ns"):
-            assert abs(int(hop[clock]) - tsc_ns) < 5_000_000, (clock, hop)
+            assert abs(int(hop[clock]) - tsc_ns) < 100_000_000, (clock, hop)
 
 
 def test_popcornctl_moves_a_running_process_by_its_home_pid(migration_run):
